@@ -1,0 +1,285 @@
+"""Writes on leads. lead_transition / leads_transition_bulk are the narrow waist: the only code
+that changes Lead.owner or Lead.status, always together with a LeadEvent in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Rep
+from leads.models import Lead, LeadEvent
+
+_UNSET: Any = object()
+
+# Fields that the waist may update together with owner/status (clocks and pool bookkeeping).
+TRANSITION_EXTRA_FIELDS = frozenset(
+    {
+        "team",
+        "pool_team",
+        "previous_owner",
+        "pool_reason",
+        "stage",
+        "assigned_at",
+        "first_contact_due",
+        "first_contacted_at",
+        "progress_due",
+        "claim_due",
+        "valid_until",
+        "silent_until",
+        "released_at",
+        "reactivation_until",
+        "cascade_due",
+        "cascade_step",
+        "warn_at",
+        "pooled_at",
+        "closed_at",
+        "tier",
+        "score",
+        "score_breakdown",
+    }
+)
+
+
+# Higher layers (lifecycle's clocks) register here to adjust a lead's columns inside the waist's
+# own UPDATE, so leads never imports them. A hook is called as
+#   hook(lead, from_status=..., from_owner_id=..., now=..., cache=dict) -> iterable of changed field names
+# after owner/status are set and before the row is saved; `cache` lives for one (bulk) call.
+TransitionHook = Callable[..., Iterable[str]]
+_transition_hooks: list[TransitionHook] = []
+
+
+def transition_hook_register(hook: TransitionHook) -> None:
+    if hook not in _transition_hooks:
+        _transition_hooks.append(hook)
+
+
+def _run_hooks(lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict) -> list[str]:
+    changed: list[str] = []
+    for hook in _transition_hooks:
+        changed.extend(hook(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache) or ())
+    return changed
+
+
+class TransitionError(ValueError):
+    """The requested change would break the state diagram (e.g. pooled with an owner)."""
+
+
+def _check_state(status: str, owner: Rep | None) -> None:
+    if status not in Lead.Status.values:
+        raise TransitionError(f"unknown status {status!r}")
+    if status in Lead.OWNED_STATUSES and owner is None:
+        raise TransitionError(f"a {status} lead needs an owner")
+    if status in Lead.UNOWNED_STATUSES and owner is not None:
+        raise TransitionError(f"a {status} lead cannot have an owner")
+
+
+def _apply(lead: Lead, *, status: str, owner: Rep | None, now: datetime, fields: dict[str, Any]) -> list[str]:
+    unknown = set(fields) - TRANSITION_EXTRA_FIELDS
+    if unknown:
+        raise TransitionError(f"lead_transition cannot set {sorted(unknown)}")
+    changed = ["status", "owner", "updated_at"]
+    if owner is not None and owner.pk != lead.owner_id and lead.owner_id is not None:
+        lead.previous_owner_id = lead.owner_id
+        changed.append("previous_owner")
+    if status == Lead.Status.POOLED and lead.owner_id is not None:
+        lead.previous_owner_id = lead.owner_id
+        changed.append("previous_owner")
+    if status == Lead.Status.ASSIGNED and lead.status != Lead.Status.ASSIGNED:
+        lead.assigned_at = now
+        changed.append("assigned_at")
+    if status == Lead.Status.POOLED and lead.status != Lead.Status.POOLED:
+        lead.pooled_at = now
+        changed.append("pooled_at")
+    if status in Lead.TERMINAL_STATUSES and lead.status not in Lead.TERMINAL_STATUSES:
+        lead.closed_at = now
+        changed.append("closed_at")
+    if status != Lead.Status.POOLED:
+        lead.pool_team_id = None
+        lead.pool_reason = ""
+        changed += ["pool_team", "pool_reason"]
+    if owner is not None and "team" not in fields:
+        lead.team_id = owner.team_id
+        changed.append("team")
+    lead.status = status
+    lead.owner = owner
+    for name, value in fields.items():
+        setattr(lead, name, value)
+        changed.append(name)
+    return list(dict.fromkeys(changed))
+
+
+def _event(
+    lead: Lead,
+    *,
+    from_owner_id: int | None,
+    from_status: str,
+    kind: str,
+    actor,
+    reason: str,
+    rule,
+    data: dict | None,
+    now: datetime,
+) -> LeadEvent:
+    return LeadEvent(
+        lead=lead,
+        kind=kind,
+        from_owner_id=from_owner_id,
+        to_owner_id=lead.owner_id,
+        from_status=from_status,
+        to_status=lead.status,
+        actor=actor,
+        rule=rule,
+        reason=reason[:500],
+        data=data or {},
+        at=now,
+    )
+
+
+@transaction.atomic
+def lead_transition(
+    *,
+    lead: Lead,
+    status: str,
+    owner: Rep | None,
+    kind: str,
+    reason: str,
+    actor=None,
+    rule=None,
+    data: dict | None = None,
+    now: datetime | None = None,
+    expect_status: Sequence[str] | None = None,
+    **fields: Any,
+) -> LeadEvent | None:
+    """Lock, check, change, record — together.
+
+    `expect_status` makes the call a compare-and-set: when the locked row is no longer in one of
+    those statuses (someone else acted first) nothing changes and None is returned. Extra keyword
+    arguments set clock/pool columns in the same UPDATE (see TRANSITION_EXTRA_FIELDS).
+    """
+    now = now or timezone.now()
+    _check_state(status, owner)
+    locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
+    if expect_status is not None and locked.status not in expect_status:
+        _refresh_from(lead, locked)
+        return None
+    from_owner_id, from_status = locked.owner_id, locked.status
+    changed = _apply(locked, status=status, owner=owner, now=now, fields=fields)
+    changed += _run_hooks(locked, from_status=from_status, from_owner_id=from_owner_id, now=now, cache={})
+    locked.save(update_fields=list(dict.fromkeys(changed)))
+    event = _event(
+        locked,
+        from_owner_id=from_owner_id,
+        from_status=from_status,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        rule=rule,
+        data=data,
+        now=now,
+    )
+    event.save()
+    _refresh_from(lead, locked)
+    return event
+
+
+def _refresh_from(target: Lead, source: Lead) -> None:
+    if target is source:
+        return
+    for f in Lead._meta.concrete_fields:
+        setattr(target, f.attname, getattr(source, f.attname))
+
+
+@dataclass
+class TransitionRequest:
+    """One lead's change inside leads_transition_bulk."""
+
+    lead: Lead
+    status: str
+    owner: Rep | None
+    kind: str
+    reason: str
+    rule: Any = None
+    data: dict | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@transaction.atomic
+def leads_transition_bulk(
+    requests: Iterable[TransitionRequest],
+    *,
+    actor=None,
+    now: datetime | None = None,
+    expect_status: Sequence[str] | None = None,
+    batch_size: int = 1000,
+) -> list[LeadEvent]:
+    """The set-wise form of lead_transition: one locking SELECT, one bulk UPDATE and one bulk
+    INSERT of events per batch. Leads whose locked status is not in `expect_status` are skipped
+    (and get no event), so callers can hand over rows selected before the lock."""
+    now = now or timezone.now()
+    requests = list(requests)
+    events: list[LeadEvent] = []
+    hook_cache: dict = {}
+    for start in range(0, len(requests), batch_size):
+        chunk = requests[start : start + batch_size]
+        for req in chunk:
+            _check_state(req.status, req.owner)
+        ids = [req.lead.pk for req in chunk]
+        locked = {
+            lead.pk: lead
+            for lead in Lead.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+        }
+        updated: list[Lead] = []
+        changed_fields: set[str] = {"updated_at"}
+        for req in chunk:
+            row = locked.get(req.lead.pk)
+            if row is None or (expect_status is not None and row.status not in expect_status):
+                continue
+            from_owner_id, from_status = row.owner_id, row.status
+            changed_fields.update(_apply(row, status=req.status, owner=req.owner, now=now, fields=req.fields))
+            changed_fields.update(
+                _run_hooks(row, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=hook_cache)
+            )
+            row.updated_at = now
+            updated.append(row)
+            events.append(
+                _event(
+                    row,
+                    from_owner_id=from_owner_id,
+                    from_status=from_status,
+                    kind=req.kind,
+                    actor=actor,
+                    reason=req.reason,
+                    rule=req.rule,
+                    data=req.data,
+                    now=now,
+                )
+            )
+            _refresh_from(req.lead, row)
+        if updated:
+            # Fields differ per row only in value, so updating the union is safe: every row
+            # carries its own current value for fields it did not change.
+            Lead.objects.bulk_update(updated, sorted(changed_fields), batch_size=batch_size)
+    LeadEvent.objects.bulk_create(events, batch_size=batch_size)
+    return events
+
+
+def lead_event_record(
+    *, lead: Lead, kind: str, reason: str = "", actor=None, rule=None, data: dict | None = None, now: datetime | None = None
+) -> LeadEvent:
+    """An audit entry that changes neither owner nor status (merge, stage move, extension...)."""
+    return LeadEvent.objects.create(
+        lead=lead,
+        kind=kind,
+        from_owner_id=lead.owner_id,
+        to_owner_id=lead.owner_id,
+        actor=actor,
+        rule=rule,
+        reason=reason[:500],
+        data=data or {},
+        at=now or timezone.now(),
+    )
