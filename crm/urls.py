@@ -12,4 +12,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("leads.urls")),
+    path("dashboard/", include("crm.dashboard_urls")),
+    path("", include("lifecycle.urls")),
 ]
