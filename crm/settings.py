@@ -146,7 +146,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
-    "name": "leadflow",
+    "name": os.environ.get("Q_CLUSTER_NAME", "leadflow"),
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     "timeout": 240,
     "retry": 300,  # greater than timeout, or a task runs twice
