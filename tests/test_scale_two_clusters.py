@@ -24,7 +24,10 @@ pytestmark = [pytest.mark.heavy, requires_postgres]
 
 def start_cluster(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "qcluster"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
 
@@ -37,16 +40,26 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
     for lead in leads:
         lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="setup")
     past = timezone.now() - timedelta(days=3)
-    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(first_contact_due=past, progress_due=None,
-                                                                    valid_until=None, warn_at=None)
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        first_contact_due=past, progress_due=None, valid_until=None, warn_at=None
+    )
     Schedule.objects.all().delete()
     Schedule.objects.create(
-        name="probe", func="tests.probe_tasks.record_tick", schedule_type=Schedule.MINUTES, minutes=1,
-        repeats=-1, next_run=timezone.now() - timedelta(seconds=1), intended_date_kwarg="tick",
+        name="probe",
+        func="tests.probe_tasks.record_tick",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        repeats=-1,
+        next_run=timezone.now() - timedelta(seconds=1),
+        intended_date_kwarg="tick",
     )
     Schedule.objects.create(
-        name="lifecycle sweep", func="lifecycle.tasks.sweep", schedule_type=Schedule.MINUTES, minutes=1,
-        repeats=-1, next_run=timezone.now() - timedelta(seconds=1),
+        name="lifecycle sweep",
+        func="lifecycle.tasks.sweep",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        repeats=-1,
+        next_run=timezone.now() - timedelta(seconds=1),
     )
     db = connection.settings_dict
     env = dict(
@@ -60,7 +73,10 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
     try:
         deadline = time.monotonic() + 170
         while time.monotonic() < deadline:
-            if Success.objects.filter(group="probe").count() >= 2 and Success.objects.filter(group="lifecycle sweep").exists():
+            if (
+                Success.objects.filter(group="probe").count() >= 2
+                and Success.objects.filter(group="lifecycle sweep").exists()
+            ):
                 break
             time.sleep(2)
     finally:
