@@ -12,7 +12,16 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Rep)
 class RepAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "team", "level", "status", "weight", "max_open_leads", "daily_claim_cap", "penalty_until"]
+    list_display = [
+        "__str__",
+        "team",
+        "level",
+        "status",
+        "weight",
+        "max_open_leads",
+        "daily_claim_cap",
+        "penalty_until",
+    ]
     list_filter = ["team", "level", "status"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user", "team"]

@@ -59,7 +59,9 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
         Permission.objects.filter(content_type__app_label__in=["crm", "leads", "assignment", "lifecycle"])
     )
     mgr_pw = _password()
-    manager = User.objects.create_user("manager", "manager@example.com", mgr_pw, first_name="经理", is_staff=True)
+    manager = User.objects.create_user(
+        "manager", "manager@example.com", mgr_pw, first_name="经理", is_staff=True
+    )
     manager.groups.add(managers)
     result.logins.append(("manager", "manager", mgr_pw))
 
@@ -76,7 +78,9 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
         username = f"rep{i + 1}"
         name = SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)]
         pw = _password()
-        user = User.objects.create_user(username, f"{username}@example.com", pw, first_name=name[1:], last_name=name[0])
+        user = User.objects.create_user(
+            username, f"{username}@example.com", pw, first_name=name[1:], last_name=name[0]
+        )
         rep = Rep.objects.create(
             user=user,
             team=team,
@@ -96,7 +100,9 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
         if i < 4:
             result.logins.append((f"rep ({level}, {team.name})", username, pw))
     lead_pw = _password()
-    lead_user = User.objects.create_user("teamlead", "teamlead@example.com", lead_pw, first_name="组长", is_staff=True)
+    lead_user = User.objects.create_user(
+        "teamlead", "teamlead@example.com", lead_pw, first_name="组长", is_staff=True
+    )
     Rep.objects.create(user=lead_user, team=east1, level="expert", max_open_leads=4000)
     east1.lead = lead_user
     east1.save(update_fields=["lead"])
@@ -116,15 +122,31 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
     fund = LeadType.objects.create(code="fund", name="基金商品留资用户")
     saas = LeadType.objects.create(code="saas_trial", name="SaaS 试用")
     for pos, (name, ext, won) in enumerate(
-        [("开场白", 0, False), ("介绍产品", 0, False), ("待支付", 1, False), ("已成交", 7, True), ("复购其他产品", 0, False)],
+        [
+            ("开场白", 0, False),
+            ("介绍产品", 0, False),
+            ("待支付", 1, False),
+            ("已成交", 7, True),
+            ("复购其他产品", 0, False),
+        ],
         start=1,
     ):
-        Stage.objects.create(lead_type=fund, position=pos, name=name, validity_extension=timedelta(days=ext), is_won=won)
+        Stage.objects.create(
+            lead_type=fund, position=pos, name=name, validity_extension=timedelta(days=ext), is_won=won
+        )
     for pos, (name, ext, won) in enumerate(
-        [("初次沟通", 0, False), ("需求确认", 2, False), ("产品演示", 3, False), ("报价", 3, False), ("成交", 7, True)],
+        [
+            ("初次沟通", 0, False),
+            ("需求确认", 2, False),
+            ("产品演示", 3, False),
+            ("报价", 3, False),
+            ("成交", 7, True),
+        ],
         start=1,
     ):
-        Stage.objects.create(lead_type=saas, position=pos, name=name, validity_extension=timedelta(days=ext), is_won=won)
+        Stage.objects.create(
+            lead_type=saas, position=pos, name=name, validity_extension=timedelta(days=ext), is_won=won
+        )
 
     day = timedelta(days=1)
     Policy.objects.bulk_create(
@@ -141,10 +163,20 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
                 claim_follow_up=timedelta(hours=24),
                 cascade_window=timedelta(hours=4),
             ),
-            Policy(name="热线索 (表单)", heat="hot", first_contact_sla=timedelta(hours=24), progress_window=4 * day),
-            Policy(name="冷线索 (展会名片)", heat="cold", first_contact_sla=7 * day, progress_window=14 * day),
             Policy(
-                name="基金商品留资用户", lead_type=fund, validity=5 * day, silence_window=2 * day,
+                name="热线索 (表单)",
+                heat="hot",
+                first_contact_sla=timedelta(hours=24),
+                progress_window=4 * day,
+            ),
+            Policy(
+                name="冷线索 (展会名片)", heat="cold", first_contact_sla=7 * day, progress_window=14 * day
+            ),
+            Policy(
+                name="基金商品留资用户",
+                lead_type=fund,
+                validity=5 * day,
+                silence_window=2 * day,
                 first_contact_sla=timedelta(hours=24),
             ),
             Policy(name="基金 · 资深", lead_type=fund, rep_level="senior", validity=7 * day),
@@ -153,17 +185,30 @@ def demo_organisation_create(*, reps: int = 12, seed: int = 1) -> DemoResult:
 
     ScoringRule.objects.bulk_create(
         [
-            ScoringRule(name="目标行业", field="industry", operator="in", value=["SaaS", "金融", "制造业"], points=15),
-            ScoringRule(name="决策人", field="role", operator="in", value=["CEO", "IT总监", "采购经理"], points=10),
+            ScoringRule(
+                name="目标行业", field="industry", operator="in", value=["SaaS", "金融", "制造业"], points=15
+            ),
+            ScoringRule(
+                name="决策人", field="role", operator="in", value=["CEO", "IT总监", "采购经理"], points=10
+            ),
             ScoringRule(name="规模 ≥ 200", field="company_size", operator="gte", value=200, points=5),
             ScoringRule(name="预算 ≥ 50", field="budget", operator="gte", value=50, points=20),
             ScoringRule(name="非目标地区", field="region", operator="in", value=["新疆", "西藏"], points=-10),
             ScoringRule(name="学生", field="role", operator="eq", value="学生", points=-20),
             ScoringRule(name="有公司", field="company", operator="not_empty", value="", points=30),
             ScoringRule(name="白皮书下载", kind="behavioural", activity_kind="whitepaper", points=10, cap=20),
-            ScoringRule(name="参加网络研讨会", kind="behavioural", activity_kind="webinar", points=15, cap=30),
+            ScoringRule(
+                name="参加网络研讨会", kind="behavioural", activity_kind="webinar", points=15, cap=30
+            ),
             ScoringRule(name="预约演示", kind="behavioural", activity_kind="demo_request", points=25, cap=25),
-            ScoringRule(name="打开邮件", kind="behavioural", activity_kind="email_open", points=2, cap=10, decay_days=30),
+            ScoringRule(
+                name="打开邮件",
+                kind="behavioural",
+                activity_kind="email_open",
+                points=2,
+                cap=10,
+                decay_days=30,
+            ),
         ]
     )
     for level, cap, untouched in [("junior", 20, 5), ("senior", 40, 10), ("expert", 60, 15)]:
@@ -178,34 +223,83 @@ def _demo_rule_sets(*, teams: list[Team], reps: list[Rep]) -> None:
     new = RuleSet.objects.create(name="新线索分配", trigger="new", is_active=True)
     seniors = [r for r in reps if r.level in ("senior", "expert")]
     rules = [
-        dict(name="CEO 推荐 → 资深销售", strategy="direct", conditions=[{"field": "is_referral", "op": "eq", "value": True}],
-             target_level="senior", target_team=key),
-        dict(name="高价值 → 最佳销售", strategy="top_performer", conditions=[{"field": "tier", "op": "eq", "value": "high"}],
-             target_team=key),
-        dict(name="华东 SaaS", strategy="round_robin",
-             conditions=[{"field": "region", "op": "in", "value": ["上海", "江苏", "浙江"]},
-                         {"field": "industry", "op": "eq", "value": "SaaS"}], target_team=east1),
-        dict(name="华东其他 → 加权", strategy="weighted",
-             conditions=[{"field": "region", "op": "in", "value": ["上海", "江苏", "浙江"]}], target_team=east1),
-        dict(name="华北 → 负载最低", strategy="least_loaded",
-             conditions=[{"field": "region", "op": "in", "value": ["北京", "山东"]}], target_team=north),
-        dict(name="画像匹配", strategy="profile_match", conditions=[{"field": "tier", "op": "eq", "value": "medium"}]),
-        dict(name="展会冷线索 → 分级公海", strategy="cascade", conditions=[{"field": "heat", "op": "eq", "value": "cold"}]),
-        dict(name="低价值 → 孵化", strategy="nurture", conditions=[{"field": "tier", "op": "eq", "value": "low"}]),
+        dict(
+            name="CEO 推荐 → 资深销售",
+            strategy="direct",
+            conditions=[{"field": "is_referral", "op": "eq", "value": True}],
+            target_level="senior",
+            target_team=key,
+        ),
+        dict(
+            name="高价值 → 最佳销售",
+            strategy="top_performer",
+            conditions=[{"field": "tier", "op": "eq", "value": "high"}],
+            target_team=key,
+        ),
+        dict(
+            name="华东 SaaS",
+            strategy="round_robin",
+            conditions=[
+                {"field": "region", "op": "in", "value": ["上海", "江苏", "浙江"]},
+                {"field": "industry", "op": "eq", "value": "SaaS"},
+            ],
+            target_team=east1,
+        ),
+        dict(
+            name="华东其他 → 加权",
+            strategy="weighted",
+            conditions=[{"field": "region", "op": "in", "value": ["上海", "江苏", "浙江"]}],
+            target_team=east1,
+        ),
+        dict(
+            name="华北 → 负载最低",
+            strategy="least_loaded",
+            conditions=[{"field": "region", "op": "in", "value": ["北京", "山东"]}],
+            target_team=north,
+        ),
+        dict(
+            name="画像匹配",
+            strategy="profile_match",
+            conditions=[{"field": "tier", "op": "eq", "value": "medium"}],
+        ),
+        dict(
+            name="展会冷线索 → 分级公海",
+            strategy="cascade",
+            conditions=[{"field": "heat", "op": "eq", "value": "cold"}],
+        ),
+        dict(
+            name="低价值 → 孵化",
+            strategy="nurture",
+            conditions=[{"field": "tier", "op": "eq", "value": "low"}],
+        ),
     ]
     for pos, spec in enumerate(rules, start=1):
         AssignmentRule.objects.create(rule_set=new, position=pos, **spec)
-    AssignmentRule.objects.create(rule_set=new, position=len(rules) + 1, name="默认 → 公海", strategy="pool", is_default=True)
+    AssignmentRule.objects.create(
+        rule_set=new, position=len(rules) + 1, name="默认 → 公海", strategy="pool", is_default=True
+    )
     weighted = AssignmentRule.objects.get(rule_set=new, strategy="direct")
     RuleTarget.objects.bulk_create([RuleTarget(rule=weighted, rep=r, weight=1) for r in seniors[:2]])
 
     recycled = RuleSet.objects.create(name="回收线索再分配", trigger="recycled", is_active=True)
-    AssignmentRule.objects.create(rule_set=recycled, position=1, name="回收 → 最佳销售", strategy="top_performer",
-                                  target_team=east1, conditions=[{"field": "tier", "op": "eq", "value": "high"}])
-    AssignmentRule.objects.create(rule_set=recycled, position=2, name="默认 → 公海", strategy="pool", is_default=True)
+    AssignmentRule.objects.create(
+        rule_set=recycled,
+        position=1,
+        name="回收 → 最佳销售",
+        strategy="top_performer",
+        target_team=east1,
+        conditions=[{"field": "tier", "op": "eq", "value": "high"}],
+    )
+    AssignmentRule.objects.create(
+        rule_set=recycled, position=2, name="默认 → 公海", strategy="pool", is_default=True
+    )
     reactivated = RuleSet.objects.create(name="激活线索", trigger="reactivated", is_active=True)
-    AssignmentRule.objects.create(rule_set=reactivated, position=1, name="激活 → 轮询", strategy="round_robin", target_team=east1)
-    AssignmentRule.objects.create(rule_set=reactivated, position=2, name="默认 → 公海", strategy="pool", is_default=True)
+    AssignmentRule.objects.create(
+        rule_set=reactivated, position=1, name="激活 → 轮询", strategy="round_robin", target_team=east1
+    )
+    AssignmentRule.objects.create(
+        rule_set=reactivated, position=2, name="默认 → 公海", strategy="pool", is_default=True
+    )
 
 
 def demo_rows(count: int, *, seed: int = 1):
@@ -214,7 +308,9 @@ def demo_rows(count: int, *, seed: int = 1):
     for i in range(count):
         region = rnd.choice(REGIONS)
         yield {
-            "name": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + (rnd.choice(GIVEN) if rnd.random() < 0.5 else ""),
+            "name": rnd.choice(SURNAMES)
+            + rnd.choice(GIVEN)
+            + (rnd.choice(GIVEN) if rnd.random() < 0.5 else ""),
             "phone": f"1{rnd.choice('3578')}{rnd.randrange(10**9):09d}",
             "email": f"demo{seed}_{i}@example.cn" if rnd.random() < 0.7 else "",
             "company": rnd.choice(COMPANY_WORDS) + rnd.choice(COMPANY_SUFFIX) if rnd.random() < 0.8 else "",

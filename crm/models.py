@@ -11,7 +11,9 @@ class Team(models.Model):
     tier = models.PositiveSmallIntegerField(
         _("tier"), default=1, help_text=_("1 = offered first in a delayed-assignment cascade.")
     )
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -50,7 +52,10 @@ class Rep(models.Model):
     max_open_leads = models.PositiveIntegerField(_("max open leads"), default=50)
     daily_claim_cap = models.PositiveIntegerField(_("daily claim cap"), default=10)
     daily_assign_quota = models.PositiveIntegerField(
-        _("assignment quota per 24 h"), null=True, blank=True, help_text=_("Rolling window; empty = no quota.")
+        _("assignment quota per 24 h"),
+        null=True,
+        blank=True,
+        help_text=_("Rolling window; empty = no quota."),
     )
     # Skills, matched against the lead's profile by the profile_match strategy.
     regions = models.JSONField(_("regions"), default=list, blank=True)
@@ -60,7 +65,9 @@ class Rep(models.Model):
     # Working hours in the rep's time zone; empty = always available.
     work_start = models.TimeField(_("work starts"), null=True, blank=True)
     work_end = models.TimeField(_("work ends"), null=True, blank=True)
-    work_days = models.JSONField(_("work days"), default=list, blank=True, help_text=_("ISO weekdays, 1 = Monday."))
+    work_days = models.JSONField(
+        _("work days"), default=list, blank=True, help_text=_("ISO weekdays, 1 = Monday.")
+    )
     timezone = models.CharField(_("time zone"), max_length=64, blank=True)
     # Risk control (降权): a lowered cap or a claiming block, both expiring.
     penalty_until = models.DateTimeField(_("penalty until"), null=True, blank=True, db_index=True)

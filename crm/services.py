@@ -27,10 +27,15 @@ def notifications_send(
     now = now or timezone.now()
     users = [u for u in users if u is not None]
     rows = Notification.objects.bulk_create(
-        [Notification(user=u, kind=kind, message=message[:500], url=url, lead_id=lead_id, created_at=now) for u in users]
+        [
+            Notification(user=u, kind=kind, message=message[:500], url=url, lead_id=lead_id, created_at=now)
+            for u in users
+        ]
     )
     if email:
-        messages = [(message[:120], message, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in users if u.email]
+        messages = [
+            (message[:120], message, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in users if u.email
+        ]
         if messages:
             transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
     return rows

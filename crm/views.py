@@ -11,7 +11,11 @@ from crm.models import Heartbeat
 @require_GET
 def healthz(request):
     """200 when the database answers; reports the scheduler's last heartbeat and its age."""
-    body = {"status": "ok", "database": "ok", "scheduler": {"last_heartbeat": None, "age_seconds": None, "alive": False}}
+    body = {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": {"last_heartbeat": None, "age_seconds": None, "alive": False},
+    }
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

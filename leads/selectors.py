@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from crm.models import Rep
+from crm.rules import led_team_ids, user_is_manager, user_rep
 from leads.models import Lead, LeadEvent
 
 
@@ -49,3 +50,25 @@ def invariants_violations(*, batch_size: int = 5000) -> Iterator[str]:
     ).distinct():
         yield f"rep {pk}: departed but still owns open leads"
 
+
+def leads_visible_to(*, user) -> QuerySet[Lead]:
+    """The one permission-scoped lead queryset, mirroring leads.view_lead in leads/rules.py.
+
+    rules cannot filter querysets, so every list (workspace, API, team-lead admin) starts here and
+    never shows what the detail page would refuse. Each branch is an indexed equality (owner,
+    previous_owner, status+pool_team, team); callers narrow it further (e.g. owner=rep).
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Lead.objects.none()
+    if user_is_manager(user):
+        return Lead.objects.all()
+    visible = Q(pk__in=[])
+    rep = user_rep(user)
+    if rep is not None and rep.status != Rep.Status.DEPARTED:
+        visible |= Q(owner=rep) | Q(previous_owner=rep) | Q(status=Lead.Status.POOLED, pool_team__isnull=True)
+        if rep.team_id is not None:
+            visible |= Q(status=Lead.Status.POOLED, pool_team_id=rep.team_id)
+    led = led_team_ids(user)
+    if led:
+        visible |= Q(team_id__in=led) | Q(pool_team_id__in=led)
+    return Lead.objects.filter(visible)

@@ -3,6 +3,9 @@ that changes Lead.owner or Lead.status, always together with a LeadEvent in one 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Rep
-from leads.models import Lead, LeadEvent
+from leads.models import Activity, Lead, LeadEvent
 
 _UNSET: Any = object()
 
@@ -283,3 +286,103 @@ def lead_event_record(
         data=data or {},
         at=now or timezone.now(),
     )
+
+
+def lead_events_record_bulk(events: Iterable[dict], *, actor=None, now: datetime | None = None) -> list[LeadEvent]:
+    """The set-wise form of lead_event_record: one INSERT for a batch of audit entries.
+
+    Each item is the keyword arguments lead_event_record takes (lead, kind, reason, rule, data).
+    """
+    now = now or timezone.now()
+    rows = [
+        LeadEvent(
+            lead=item["lead"],
+            kind=item["kind"],
+            from_owner_id=item["lead"].owner_id,
+            to_owner_id=item["lead"].owner_id,
+            actor=item.get("actor", actor),
+            rule=item.get("rule"),
+            reason=item.get("reason", "")[:500],
+            data=item.get("data") or {},
+            at=item.get("now") or now,
+        )
+        for item in events
+    ]
+    return LeadEvent.objects.bulk_create(rows)
+
+
+SCORE_FIELDS = ["score", "score_breakdown", "tier"]
+
+
+@transaction.atomic
+def activity_record(
+    *,
+    lead: Lead,
+    kind: str,
+    actor: str,
+    rep: Rep | None = None,
+    source=None,
+    occurred_at: datetime | None = None,
+    note: str = "",
+    outcome: str = "",
+    caused_by_rep: bool = False,
+    data: dict | None = None,
+    now: datetime | None = None,
+) -> Activity:
+    """Store what happened and re-score the lead, because behaviour moves the score.
+
+    Score, breakdown and tier are not ownership, so they are saved here directly rather than
+    through the waist. The returned activity carries `tier_change = (old_tier, new_tier)` so the
+    caller (lifecycle.services.activity_log) can push a lead that crossed into a routed band.
+    """
+    from leads.scoring import lead_score
+
+    now = now or timezone.now()
+    occurred_at = occurred_at or now
+    activity = Activity.objects.create(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        rep=rep,
+        source=source,
+        occurred_at=occurred_at,
+        note=note,
+        outcome=outcome,
+        caused_by_rep=caused_by_rep,
+        data=data or {},
+    )
+    changed: list[str] = []
+    if lead.last_activity_at is None or occurred_at > lead.last_activity_at:
+        lead.last_activity_at = occurred_at
+        changed.append("last_activity_at")
+    if actor == Activity.Actor.REP and (lead.last_rep_activity_at is None or occurred_at > lead.last_rep_activity_at):
+        lead.last_rep_activity_at = occurred_at
+        changed.append("last_rep_activity_at")
+    old_tier = lead.tier
+    lead.score, lead.tier, lead.score_breakdown = lead_score(lead, now=now)
+    lead.save(update_fields=[*changed, *SCORE_FIELDS])
+    activity.tier_change = (old_tier, lead.tier)
+    return activity
+
+
+def source_token_rotate(*, source) -> str:
+    """Issue a new API token for the source and return it; only its SHA-256 is stored, so this
+    return value is the one time anybody sees it. The old token stops working at once."""
+    token = "lf_" + secrets.token_urlsafe(32)
+    source.token_hash = hashlib.sha256(token.encode()).hexdigest()
+    source.token_prefix = token[:12]
+    source.save(update_fields=["token_hash", "token_prefix"])
+    return token
+
+
+def source_by_token(*, token: str):
+    """The active source whose token this is, or None; compared in constant time."""
+    from leads.models import Source
+
+    if not token:
+        return None
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    candidate = Source.objects.filter(token_hash=digest, active=True).first()
+    if candidate is None or not hmac.compare_digest(candidate.token_hash, digest):
+        return None
+    return candidate

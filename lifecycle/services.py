@@ -1,13 +1,348 @@
-"""Writes of the life-cycle layer: activities with their clock and activation effects."""
+"""Writes of the life-cycle layer: activities with their clock and activation effects, stage moves
+with validity extensions, and rebasing clocks after a policy or stage edit.
+
+Owner and status still change only through the waist (leads.services.lead_transition); this
+module decides *when* and *to whom*, and writes clock columns that are not owner or status.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
 
-def activity_log(**kwargs):
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from crm.models import Rep
+from crm.services import notifications_send
+from leads.models import Activity, Lead, Tier
+from leads.services import lead_event_record, lead_transition
+from lifecycle.clocks import (
+    WARNED_DEADLINES,
+    clocks_rebased,
+    lead_policy,
+    warn_at_compute,
+)
+from lifecycle.models import Policy, Stage
+from lifecycle.policies import duration_words, extension_between, stage_rank, stages_of
+from lifecycle.selectors import (
+    STAGE_MOVED,
+    activity_is_contact,
+    activity_is_customer_caused,
+    activity_is_progress,
+    activity_is_rep_caused,
+    lead_stage_reached_rank,
+    leads_affected_by_policy,
+    leads_with_entered_at,
+)
+
+SENIOR_LEVELS = (Rep.Level.SENIOR, Rep.Level.EXPERT)
+
+# Transition kinds written by this layer (LeadEvent.kind).
+KIND_ACTIVATED = "activated"
+KIND_REACTIVATED = "reactivated"
+KIND_VALUE_RECALL = "value_recall"
+KIND_CONVERTED = "converted"
+
+
+def _lead_label(lead: Lead) -> str:
+    return f"{lead} (#{lead.pk})"
+
+
+def _notify_rep(*, rep_id: int | None, kind: str, message: str, lead: Lead, now: datetime) -> None:
+    if not rep_id:
+        return
+    rep = Rep.objects.select_related("user").get(pk=rep_id)
+    notifications_send(users=[rep.user], kind=kind, message=message, lead_id=lead.pk, email=True, now=now)
+
+
+def _route(*, lead: Lead, trigger: str, now: datetime, reason: str = "") -> None:
+    # Imported here: the assignment engine is a sibling module written in parallel, and a lower
+    # layer; lifecycle may call it, never the other way round.
+    from assignment.services import lead_route
+
+    lead_route(lead=lead, trigger=trigger, now=now, reason=reason)
+
+
+def _clock_update(lead: Lead, values: dict[str, Any]) -> None:
+    """Clock columns are not owner/status, so they may be written outside the waist."""
+    changed = {name: value for name, value in values.items() if getattr(lead, name) != value}
+    if not changed:
+        return
+    for name, value in changed.items():
+        setattr(lead, name, value)
+    Lead.objects.filter(pk=lead.pk).update(**changed)
+
+
+def _holding_clocks(lead: Lead, *, now: datetime, cache: dict, contact: bool, progress: bool) -> dict[str, Any]:
+    """Clock moves caused by the holder's own work: first contact ends the first-contact and
+    claim clocks, any progress restarts the no-progress clock; the next warning follows."""
+    policy = lead_policy(lead, rep_id=lead.owner_id, cache=cache)
+    values: dict[str, Any] = {}
+    if contact:
+        if lead.first_contacted_at is None:
+            values["first_contacted_at"] = now
+        values["first_contact_due"] = None
+        values["claim_due"] = None
+    if progress and (window := policy.get("progress_window")) is not None:
+        values["progress_due"] = now + window
+    deadlines = [values.get(name, getattr(lead, name)) for name in WARNED_DEADLINES]
+    values["warn_at"] = warn_at_compute(
+        deadlines=deadlines, lead_time=policy.get("warning_lead_time"), now=now, include_imminent=False
+    )
+    return values
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    lead: Lead,
+    kind: str,
+    actor: str,
+    rep: Rep | None = None,
+    source=None,
+    occurred_at: datetime | None = None,
+    note: str = "",
+    outcome: str = "",
+    caused_by_rep: bool = False,
+    data: dict | None = None,
+    now: datetime | None = None,
+) -> Activity:
     """Record an activity and apply its life-cycle effects (clocks, activation, fairness).
 
     Entry points (rep UI, API, imports) call this, never leads.services.activity_record directly.
+    The lead is re-read under its row lock after recording, so a sweep acting at the same moment
+    either sees the activity or is seen by it, never half of each.
     """
     from leads.services import activity_record
 
-    return activity_record(**kwargs)
+    now = now or timezone.now()
+    activity = activity_record(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        rep=rep,
+        source=source,
+        occurred_at=occurred_at,
+        note=note,
+        outcome=outcome,
+        caused_by_rep=caused_by_rep,
+        data=data,
+        now=now,
+    )
+    locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
+    cache: dict = {}
+    if locked.status == Lead.Status.ASSIGNED:
+        contact = activity_is_contact(activity=activity, lead=locked)
+        progress = activity_is_progress(activity=activity, lead=locked)
+        if contact or progress:
+            _clock_update(locked, _holding_clocks(locked, now=now, cache=cache, contact=contact, progress=progress))
+        # Fairness: a held lead is never recalled because its value rose (the rep earned it).
+    elif locked.status == Lead.Status.SILENT:
+        _activation_in_silence(lead=locked, activity=activity, now=now)
+    elif locked.status == Lead.Status.POOLED:
+        _directed_reactivation(lead=locked, activity=activity, now=now, cache=cache)
+    elif locked.status == Lead.Status.NURTURING:
+        _value_rise_recall(lead=locked, activity=activity, now=now)
+    _refresh(lead, locked)
+    activity.lead = lead
+    return activity
+
+
+def _refresh(target: Lead, source: Lead) -> None:
+    if target is not source:
+        target.refresh_from_db()
+
+
+def _activation_in_silence(*, lead: Lead, activity: Activity, now: datetime) -> None:
+    """静默期内激活: rep-caused → the old rep, always; customer-caused → a senior/expert old rep
+    gets it back, a junior one's lead is woken and re-routed by the 'reactivated' rules."""
+    if activity.actor == Activity.Actor.SYSTEM:
+        return
+    owner = Rep.objects.get(pk=lead.owner_id)
+    what = activity.get_kind_display()
+    available = owner.status != Rep.Status.DEPARTED
+    if activity_is_rep_caused(activity=activity) and available:
+        reason = f"Reactivated during silence by {owner}'s own outreach ({what}): back to {owner}"
+        restore = True
+    elif activity_is_customer_caused(activity=activity) and available and owner.level in SENIOR_LEVELS:
+        reason = f"Reactivated during silence by the customer ({what}); {owner} is {owner.level}: restored"
+        restore = True
+    else:
+        reason = (
+            f"Woken from silence by the customer ({what}); {owner} is {owner.level}"
+            f"{' and has left' if not available else ''}: re-routed by the rules"
+        )
+        restore = False
+    if restore:
+        event = lead_transition(
+            lead=lead,
+            status=Lead.Status.ASSIGNED,
+            owner=owner,
+            kind=KIND_ACTIVATED,
+            reason=reason,
+            data={"activity": activity.pk, "activity_kind": activity.kind},
+            now=now,
+            expect_status=[Lead.Status.SILENT],
+        )
+        if event:
+            _notify_rep(rep_id=owner.pk, kind="reactivated", message=f"{_lead_label(lead)}: {reason}", lead=lead, now=now)
+        return
+    # Woken and re-routed in one step: the routing event carries this reason and the explanation.
+    _route(lead=lead, trigger="reactivated", now=now, reason=reason)
+
+
+def _directed_reactivation(*, lead: Lead, activity: Activity, now: datetime, cache: dict) -> None:
+    """定向分配: after release, configured events inside the window route the lead back to the
+    rep who earned it (a lapsed renewal, a new lead from the rep's WeCom contact)."""
+    if not (lead.previous_owner_id and lead.released_at and lead.reactivation_until):
+        return
+    at = activity.occurred_at or now
+    if not (lead.released_at <= at <= lead.reactivation_until):
+        return
+    policy = lead_policy(lead, rep_id=lead.previous_owner_id, cache=cache)
+    if activity.kind not in policy.reactivation_kinds:
+        return
+    rep = Rep.objects.get(pk=lead.previous_owner_id)
+    if rep.status == Rep.Status.DEPARTED:
+        return
+    window = policy.source("reactivation_window")
+    reason = (
+        f"Directed reactivation: {activity.get_kind_display()} within "
+        f"{duration_words(window.value) if window else 'the window'} of release"
+        f"{f' (policy {window.policy_name!r})' if window else ''}: back to {rep}"
+    )
+    event = lead_transition(
+        lead=lead,
+        status=Lead.Status.ASSIGNED,
+        owner=rep,
+        kind=KIND_REACTIVATED,
+        reason=reason,
+        data={"activity": activity.pk, "activity_kind": activity.kind},
+        now=now,
+        expect_status=[Lead.Status.POOLED],
+    )
+    if event:
+        _notify_rep(rep_id=rep.pk, kind="reactivated", message=f"{_lead_label(lead)}: {reason}", lead=lead, now=now)
+
+
+def _value_rise_recall(*, lead: Lead, activity: Activity, now: datetime) -> None:
+    """从自动化/孵化中召回: a nurturing lead whose value rose to high through the customer's own
+    activity is routed by the high-value rules at once. A rise caused by a rep never recalls."""
+    old, new = getattr(activity, "tier_change", (None, None)) or (None, None)
+    if new != Tier.HIGH or old == Tier.HIGH:
+        return
+    if not activity_is_customer_caused(activity=activity):
+        return
+    _route(lead=lead, trigger="new", now=now)
+
+
+@transaction.atomic
+def lead_stage_move(*, lead: Lead, stage: Stage, actor, now: datetime | None = None) -> Lead:
+    """Move a held lead to a sales stage; reaching a stage for the first time in this holding
+    extends validity by the stage's extension (recorded with the old and new deadline), and a
+    stage that counts as won converts the lead through the waist."""
+    now = now or timezone.now()
+    locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
+    if stage.lead_type_id != locked.lead_type_id:
+        raise ValidationError(f"stage {stage.name!r} belongs to another lead type")
+    if locked.status not in (Lead.Status.ASSIGNED, Lead.Status.CONVERTED):
+        raise ValidationError(f"a {locked.get_status_display()} lead cannot change stage")
+    if locked.stage_id == stage.pk:
+        _refresh(lead, locked)
+        return lead
+    cache: dict = {}
+    stages = stages_of(lead_type_id=locked.lead_type_id, cache=cache)
+    new_rank = stage_rank(stage, stages)
+    reached = lead_stage_reached_rank(lead=locked, stages=stages)
+    held = locked.status == Lead.Status.ASSIGNED
+    extension = extension_between(stages=stages, after_rank=reached, up_to_rank=new_rank) if held else timedelta(0)
+    old_valid = locked.valid_until
+    new_valid = old_valid + extension if old_valid is not None else None
+    from_stage = locked.stage.name if locked.stage_id else ""
+    values: dict[str, Any] = {"stage_id": stage.pk, "valid_until": new_valid}
+    if held:
+        progress = _holding_clocks(locked, now=now, cache=cache, contact=False, progress=True)
+        progress.pop("warn_at")
+        values.update(progress)
+        policy = lead_policy(locked, rep_id=locked.owner_id, cache=cache)
+        deadlines = [values.get(name, getattr(locked, name)) for name in WARNED_DEADLINES]
+        values["warn_at"] = warn_at_compute(
+            deadlines=deadlines, lead_time=policy.get("warning_lead_time"), now=now, include_imminent=False
+        )
+    _clock_update(locked, values)
+    granted = bool(extension) and new_valid != old_valid
+    reason = f"Stage {from_stage or '—'} → {stage.name}"
+    if granted:
+        reason += f"; validity +{duration_words(extension)} ({timezone.localtime(old_valid):%Y-%m-%d %H:%M} → {timezone.localtime(new_valid):%Y-%m-%d %H:%M})"
+    lead_event_record(
+        lead=locked,
+        kind=STAGE_MOVED,
+        reason=reason,
+        actor=actor,
+        data={
+            "from_stage": from_stage,
+            "to_stage": stage.name,
+            "reached_rank": max(reached, new_rank),
+            "old_valid_until": old_valid.isoformat() if old_valid else None,
+            "new_valid_until": new_valid.isoformat() if new_valid else None,
+            "extension_seconds": int(extension.total_seconds()) if granted else 0,
+        },
+        now=now,
+    )
+    if stage.is_won and held:
+        lead_transition(
+            lead=locked,
+            status=Lead.Status.CONVERTED,
+            owner=locked.owner,
+            kind=KIND_CONVERTED,
+            reason=f"Won: reached stage {stage.name}",
+            actor=actor,
+            now=now,
+            expect_status=[Lead.Status.ASSIGNED],
+        )
+    _refresh(lead, locked)
+    return lead
+
+
+def leads_clocks_recompute(qs: QuerySet[Lead], now: datetime | None = None, *, batch_size: int = 2000) -> int:
+    """Rebase the clocks of `qs` on the current policies and stages, set-wise (one read and one
+    bulk UPDATE per batch); returns how many leads changed. Deadlines keep their starting points
+    (assignment, last progress, silence, release), so an edit never restarts a holding."""
+    now = now or timezone.now()
+    cache: dict = {}
+    changed_total = 0
+    last_pk = 0
+    base = leads_with_entered_at(qs.order_by()).order_by("pk")
+    while True:
+        rows = list(base.filter(pk__gt=last_pk)[:batch_size])
+        if not rows:
+            return changed_total
+        last_pk = rows[-1].pk
+        changed_rows: list[Lead] = []
+        fields: set[str] = set()
+        for lead in rows:
+            values = clocks_rebased(lead, now=now, cache=cache, entered_at=lead.entered_at)
+            if values:
+                for name, value in values.items():
+                    setattr(lead, name, value)
+                fields.update(values)
+                changed_rows.append(lead)
+        if changed_rows:
+            with transaction.atomic():
+                Lead.objects.bulk_update(changed_rows, sorted(fields), batch_size=batch_size)
+            changed_total += len(changed_rows)
+
+
+def policy_saved(*, policy: Policy, old_scope: tuple[int | None, str] | None = None, now: datetime | None = None) -> int:
+    """After an admin edit of a policy: rebase every lead it may govern (old and new scope)."""
+    return leads_clocks_recompute(leads_affected_by_policy(policy=policy, old_scope=old_scope), now)
+
+
+def stage_saved(*, stage: Stage, now: datetime | None = None) -> int:
+    """After an admin edit of a stage: its lead type's held leads get their validity rebased."""
+    return leads_clocks_recompute(
+        Lead.objects.filter(lead_type_id=stage.lead_type_id, status=Lead.Status.ASSIGNED), now
+    )

@@ -133,3 +133,65 @@ class PolicyFactory(factory.django.DjangoModelFactory):
         model = Policy
 
     name = factory.Sequence(lambda n: f"Policy {n}")
+
+
+def lead_assigned_to(rep: Rep, *, now=None, **fields) -> Lead:
+    """A lead held by `rep`, put there through the waist so clocks and the audit trail are real."""
+    from leads.services import lead_transition
+
+    lead = LeadFactory(status=Lead.Status.POOLED, **fields)
+    lead_transition(lead=lead, status=Lead.Status.ASSIGNED, owner=rep, kind="assign", reason="test setup", now=now)
+    lead.refresh_from_db()
+    return lead
+
+
+def fund_lead_type() -> LeadType:
+    """The worked example: 基金商品留资用户, valid 5 days, +1 day at 待支付, +7 days at 已成交."""
+    fund = LeadTypeFactory(code="fund", name="基金商品留资用户")
+    for position, (name, days, won) in enumerate(
+        [("开场白", 0, False), ("介绍产品", 0, False), ("待支付", 1, False), ("已成交", 7, True), ("复购其他产品", 0, False)],
+        start=1,
+    ):
+        Stage.objects.get_or_create(
+            lead_type=fund,
+            name=name,
+            defaults={"position": position, "validity_extension": timedelta(days=days), "is_won": won},
+        )
+    Policy.objects.get_or_create(
+        lead_type=fund,
+        rep_level="",
+        heat="",
+        defaults={
+            "name": "基金商品留资用户",
+            "validity": timedelta(days=5),
+            "silence_window": timedelta(days=2),
+            "first_contact_sla": timedelta(hours=24),
+        },
+    )
+    return fund
+
+
+# --- life cycle ([E]) ---------------------------------------------------------------------
+
+
+def lead_hold(*, lead, rep, now, kind="route", reason="given in a test"):
+    """Put a lead into a rep's hands through the waist (no routing rules involved)."""
+    from leads.services import lead_transition
+
+    lead_transition(lead=lead, status=Lead.Status.ASSIGNED, owner=rep, kind=kind, reason=reason, now=now)
+    lead.refresh_from_db()
+    return lead
+
+
+# --- dashboard ([G]) ----------------------------------------------------------------------
+
+
+class LeadEventFactory(factory.django.DjangoModelFactory):
+    """A raw audit row with an explicit time, for hand-computed metric fixtures."""
+
+    class Meta:
+        model = "leads.LeadEvent"
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = "route"
+    at = factory.LazyFunction(timezone.now)

@@ -14,10 +14,14 @@ from lifecycle.models import Policy, Stage
 def test_demo_twice_leaves_one_organisation(capsys):
     call_command("demo", "--leads", "0", "--reps", "8")
     first = capsys.readouterr().out
-    counts = [m.objects.count() for m in (Team, Rep, Source, LeadType, Stage, Policy, RuleSet, AssignmentRule)]
+    counts = [
+        m.objects.count() for m in (Team, Rep, Source, LeadType, Stage, Policy, RuleSet, AssignmentRule)
+    ]
     call_command("demo", "--leads", "0", "--reps", "8")
     second = capsys.readouterr().out
-    assert [m.objects.count() for m in (Team, Rep, Source, LeadType, Stage, Policy, RuleSet, AssignmentRule)] == counts
+    assert [
+        m.objects.count() for m in (Team, Rep, Source, LeadType, Stage, Policy, RuleSet, AssignmentRule)
+    ] == counts
     assert "Logins" in first and "already present" in second
     assert get_user_model().objects.filter(username="manager").count() == 1
 
@@ -26,7 +30,13 @@ def test_demo_twice_leaves_one_organisation(capsys):
 def test_demo_organisation_has_the_fund_lead_type_stages_and_a_default_rule_per_set(capsys):
     call_command("demo", "--leads", "0")
     fund = LeadType.objects.get(name="基金商品留资用户")
-    assert list(fund.stages.values_list("name", flat=True)) == ["开场白", "介绍产品", "待支付", "已成交", "复购其他产品"]
+    assert list(fund.stages.values_list("name", flat=True)) == [
+        "开场白",
+        "介绍产品",
+        "待支付",
+        "已成交",
+        "复购其他产品",
+    ]
     for rule_set in RuleSet.objects.all():
         assert rule_set.rules.filter(is_default=True).count() == 1
     assert set(Rep.objects.values_list("level", flat=True)) == {"junior", "senior", "expert"}

@@ -11,12 +11,19 @@ from tests.factories import LeadFactory
 @pytest.mark.django_db
 def test_transition_changes_owner_and_writes_one_event(rep_a, manager):
     lead = LeadFactory(status="pooled")
-    event = lead_transition(lead=lead, status="assigned", owner=rep_a, kind="claim", reason="claimed", actor=manager)
+    event = lead_transition(
+        lead=lead, status="assigned", owner=rep_a, kind="claim", reason="claimed", actor=manager
+    )
     lead.refresh_from_db()
     assert (lead.status, lead.owner) == ("assigned", rep_a)
     assert lead.team == rep_a.team and lead.assigned_at is not None
     assert LeadEvent.objects.filter(lead=lead).count() == 1
-    assert (event.from_status, event.to_status, event.from_owner, event.to_owner) == ("pooled", "assigned", None, rep_a)
+    assert (event.from_status, event.to_status, event.from_owner, event.to_owner) == (
+        "pooled",
+        "assigned",
+        None,
+        rep_a,
+    )
     assert event.actor == manager and event.reason == "claimed"
 
 
@@ -58,17 +65,30 @@ def test_compare_and_set_does_nothing_when_someone_acted_first(rep_a, rep_b):
     lead_transition(lead=lead, status="assigned", owner=rep_a, kind="claim", reason="first")
     stale = Lead.objects.get(pk=lead.pk)
     stale.status = "pooled"  # what the second claimer saw before the first one won
-    assert lead_transition(
-        lead=stale, status="assigned", owner=rep_b, kind="claim", reason="second", expect_status=["pooled"]
-    ) is None
+    assert (
+        lead_transition(
+            lead=stale,
+            status="assigned",
+            owner=rep_b,
+            kind="claim",
+            reason="second",
+            expect_status=["pooled"],
+        )
+        is None
+    )
     lead.refresh_from_db()
     assert lead.owner == rep_a and LeadEvent.objects.filter(lead=lead).count() == 1
 
 
 @pytest.mark.django_db
-def test_bulk_transition_writes_one_event_per_lead_with_constant_queries(rep_a, django_assert_max_num_queries):
+def test_bulk_transition_writes_one_event_per_lead_with_constant_queries(
+    rep_a, django_assert_max_num_queries
+):
     leads = LeadFactory.create_batch(50, status="pooled")
-    requests = [TransitionRequest(lead=lead, status="assigned", owner=rep_a, kind="transfer", reason="bulk") for lead in leads]
+    requests = [
+        TransitionRequest(lead=lead, status="assigned", owner=rep_a, kind="transfer", reason="bulk")
+        for lead in leads
+    ]
     with django_assert_max_num_queries(8):
         events = leads_transition_bulk(requests)
     assert len(events) == 50
@@ -80,7 +100,10 @@ def test_bulk_transition_writes_one_event_per_lead_with_constant_queries(rep_a, 
 def test_bulk_transition_skips_leads_no_longer_in_the_expected_status(rep_a, rep_b):
     first, second = LeadFactory.create_batch(2, status="pooled")
     lead_transition(lead=first, status="assigned", owner=rep_b, kind="claim", reason="won the race")
-    requests = [TransitionRequest(lead=lead, status="assigned", owner=rep_a, kind="transfer", reason="bulk") for lead in (first, second)]
+    requests = [
+        TransitionRequest(lead=lead, status="assigned", owner=rep_a, kind="transfer", reason="bulk")
+        for lead in (first, second)
+    ]
     events = leads_transition_bulk(requests, expect_status=["pooled"])
     assert [e.lead_id for e in events] == [second.pk]
     first.refresh_from_db()

@@ -9,13 +9,20 @@ import pytest
 
 def settings_in_subprocess(env: dict, expr: str) -> str:
     code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='crm.settings'; from django.conf import settings; print(({expr}))"
-    full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
+    }
     full_env.update({"LEADFLOW_DEV": "1"}, **env)
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_default_database_is_a_sqlite_file_in_wal_mode():
-    out = settings_in_subprocess({}, "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['OPTIONS']['init_command']")
+    out = settings_in_subprocess(
+        {},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['OPTIONS']['init_command']",
+    )
     assert "sqlite3" in out and "journal_mode=WAL" in out
 
 
@@ -28,20 +35,43 @@ def test_postgres_database_url_is_parsed():
 
 
 def test_redis_url_switches_the_django_q_broker():
-    assert settings_in_subprocess({"REDIS_URL": "redis://localhost:6379/0"}, "settings.Q_CLUSTER.get('redis'), settings.Q_CLUSTER.get('orm')") == "('redis://localhost:6379/0', None)"
+    assert (
+        settings_in_subprocess(
+            {"REDIS_URL": "redis://localhost:6379/0"},
+            "settings.Q_CLUSTER.get('redis'), settings.Q_CLUSTER.get('orm')",
+        )
+        == "('redis://localhost:6379/0', None)"
+    )
     assert settings_in_subprocess({}, "settings.Q_CLUSTER.get('orm')") == "default"
 
 
 def test_production_requires_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "LEADFLOW_DEV", "PYTEST_VERSION", "DEBUG"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "LEADFLOW_DEV", "PYTEST_VERSION", "DEBUG"}
+    }
     env["DJANGO_SETTINGS_MODULE"] = "crm.settings"
-    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
 
 
 @pytest.mark.parametrize("debug", ["0"])
 def test_production_settings_pass_the_deploy_check(debug):
     env = {k: v for k, v in os.environ.items() if k not in {"LEADFLOW_DEV", "PYTEST_VERSION"}}
-    env.update(DEBUG=debug, SECRET_KEY="x" * 64 + "-not-a-real-key-but-long-and-random-enough-1234", SECURE_SSL_REDIRECT="1", SECURE_HSTS_SECONDS="31536000", DJANGO_SETTINGS_MODULE="crm.settings")
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=env, capture_output=True, text=True)
+    env.update(
+        DEBUG=debug,
+        SECRET_KEY="x" * 64 + "-not-a-real-key-but-long-and-random-enough-1234",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_HSTS_SECONDS="31536000",
+        DJANGO_SETTINGS_MODULE="crm.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,11 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("--reps", type=int, default=12)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--source", default="import")
-        parser.add_argument("--if-empty", action="store_true", help="do nothing if the demo organisation exists")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if the demo organisation exists"
+        )
 
     def handle(self, *args, leads, reps, seed, source, if_empty, **options):
         if if_empty and organisation_exists():
-            self.stdout.write("demo data present; nothing to do (run `manage.py demo --leads N` to add leads)")
+            self.stdout.write(
+                "demo data present; nothing to do (run `manage.py demo --leads N` to add leads)"
+            )
             return
         result = demo_organisation_create(reps=reps, seed=seed)
         if result.created:
@@ -26,7 +30,9 @@ class Command(BaseCommand):
             for role, username, password in result.logins:
                 self.stdout.write(f"  {role:<28} {username:<10} {password}")
         else:
-            self.stdout.write("demo organisation already present (logins unchanged; use `manage.py changepassword`)")
+            self.stdout.write(
+                "demo organisation already present (logins unchanged; use `manage.py changepassword`)"
+            )
         if leads > 0:
             from leads.models import Source
             from lifecycle.intake import intake_bulk

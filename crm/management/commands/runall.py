@@ -25,7 +25,9 @@ class Command(BaseCommand):
             web = [*manage, "runserver", addr, "--noreload"]
         commands = [web] + [[*manage, "qcluster"] for _ in range(workers)]
         procs = [subprocess.Popen(cmd) for cmd in commands]
-        self.stdout.write(f"web on http://{addr}/ (admin: /admin/, workspace: /leads/), {workers} qcluster(s). Ctrl-C stops all.")
+        self.stdout.write(
+            f"web on http://{addr}/ (admin: /admin/, workspace: /leads/), {workers} qcluster(s). Ctrl-C stops all."
+        )
         stopping = False
 
         def stop(*_):

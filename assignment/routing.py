@@ -1,0 +1,518 @@
+"""The routing engine: evaluate an ordered rule list for one lead against an in-memory context.
+
+Deciding never writes. The context loads what a batch needs once (rules, candidate reps with
+their open-lead loads and 24 h counts, cursors, teams, sources) and then keeps those figures up
+to date in memory as it hands out leads, which is why routing a batch at once gives exactly the
+owners that routing the same leads one by one would. services.py applies the decisions;
+simulation.py runs the same engine without a lock and throws the state away.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from assignment.conditions import LeadFacts, condition_holds, value_jsonable
+from assignment.eligibility import Skip, rep_skip, within_hours
+from assignment.models import AssignmentRule, RotationCursor, RuleSet, Strategy
+from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score
+from crm.models import Rep, Team
+from leads.models import Lead, LeadEvent, LeadType, Source
+from leads.selectors import open_lead_statuses
+
+ROUTE_EVENT_KIND = "route"
+# Events that count against a rep's rolling 24 h assignment quota.
+QUOTA_EVENT_KINDS = ("route",)
+ROUTING_MUTEX_KEY = "routing"
+EXPLAIN_CANDIDATES_MAX = 15
+ROUTABLE_STATUSES = ("new", "pooled", "silent", "nurturing", "assigned")
+
+
+@dataclass
+class RoutingDecision:
+    """Where one lead should go and why; `explanation` is what LeadEvent.data["explanation"] holds."""
+
+    lead: Lead
+    status: str
+    owner: Rep | None = None
+    pool_team: Team | None = None
+    pool_reason: str = ""
+    rule: AssignmentRule | None = None
+    strategy: str = ""
+    cascade_step: int = 0
+    explanation: dict = field(default_factory=dict)
+    event: LeadEvent | None = None
+
+    @property
+    def applied(self) -> bool:
+        """False when the lead changed under us (compare-and-set lost) and nothing was written."""
+        return self.event is not None
+
+
+def rules_for_trigger(*, trigger: str) -> tuple[RuleSet | None, list[AssignmentRule]]:
+    """The active rule set for a trigger and its rules in evaluation order (targets preloaded)."""
+    rules = list(
+        AssignmentRule.objects.filter(rule_set__trigger=trigger, rule_set__is_active=True)
+        .select_related("rule_set", "target_team", "pool_team", "default_owner__user")
+        .prefetch_related("targets__rep__user")
+        .order_by("position", "id")
+    )
+    return (rules[0].rule_set if rules else None), rules
+
+
+def _rule_targets(rule: AssignmentRule) -> list:
+    cached = getattr(rule, "_prefetched_objects_cache", {}).get("targets")
+    if cached is not None:
+        return sorted(cached, key=lambda t: t.pk)
+    if rule.pk is None:
+        return list(getattr(rule, "draft_targets", []))
+    return list(rule.targets.select_related("rep__user").order_by("pk"))
+
+
+class RoutingContext:
+    """Everything one routing batch reads, loaded lazily and at most once per batch."""
+
+    def __init__(
+        self,
+        *,
+        trigger: str,
+        now: datetime,
+        lock: bool = True,
+        rules: list[AssignmentRule] | None = None,
+        rule_set: RuleSet | None = None,
+        cursor_prefix: str = "rule",
+    ):
+        self.trigger = trigger
+        self.now = now
+        self.lock = lock
+        self.cursor_prefix = cursor_prefix
+        if rules is None:
+            rule_set, rules = rules_for_trigger(trigger=trigger)
+        self.rule_set = rule_set
+        self.rules = rules
+        self.reps: dict[int, Rep] = {}
+        self._db_loads: dict[int, int] = {}
+        self._db_24h: dict[int, int] = {}
+        self.load_delta: Counter = Counter()
+        self.quota_delta: Counter = Counter()
+        self._scopes: dict[tuple, list[int]] = {}
+        self._cursors: dict[str, RotationCursor] = {}
+        self._stats: dict[tuple, dict[int, tuple[float | None, int]]] = {}
+        self._teams: dict[int, Team] | None = None
+        self._facts: LeadFacts | None = None
+        self.hits: Counter = Counter()
+        self.exclude: set[int] = set()
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def mutex_acquire(self) -> None:
+        """Routing transactions take turns: a pick reads loads and cursors that the previous
+        routing transaction may just have changed, and capacity is a hard cap."""
+        if not self.lock:
+            return
+        qs = RotationCursor.objects.select_for_update().filter(key=ROUTING_MUTEX_KEY)
+        if qs.exists():
+            list(qs)  # exists() does not lock on every backend; a plain fetch does
+            return
+        try:
+            with transaction.atomic():
+                RotationCursor.objects.create(key=ROUTING_MUTEX_KEY)
+        except IntegrityError:
+            pass
+        list(qs)
+
+    @property
+    def facts(self) -> LeadFacts:
+        if self._facts is None:
+            self._facts = LeadFacts(
+                sources={s.pk: s for s in Source.objects.all()},
+                lead_types={t.pk: t for t in LeadType.objects.all()},
+            )
+        return self._facts
+
+    @property
+    def teams(self) -> dict[int, Team]:
+        if self._teams is None:
+            self._teams = {t.pk: t for t in Team.objects.order_by("tier", "name", "pk")}
+        return self._teams
+
+    def _loads_fetch(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        rows = (
+            Lead.objects.filter(owner_id__in=ids, status__in=open_lead_statuses())
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .values_list("owner_id", "n")
+        )
+        counts = dict(rows)
+        for pk in ids:
+            self._db_loads[pk] = counts.get(pk, 0)
+        quota_ids = [pk for pk in ids if self.reps[pk].daily_assign_quota is not None]
+        if quota_ids:
+            rows = (
+                LeadEvent.objects.filter(
+                    to_owner_id__in=quota_ids,
+                    kind__in=QUOTA_EVENT_KINDS,
+                    to_status=Lead.Status.ASSIGNED,
+                    at__gt=self.now - timedelta(hours=24),
+                    at__lte=self.now,
+                )
+                .values("to_owner_id")
+                .annotate(n=Count("id"))
+                .values_list("to_owner_id", "n")
+            )
+            counts = dict(rows)
+            for pk in quota_ids:
+                self._db_24h[pk] = counts.get(pk, 0)
+
+    def load(self, rep_id: int) -> int:
+        return self._db_loads.get(rep_id, 0) + self.load_delta[rep_id]
+
+    def assigned_24h(self, rep_id: int) -> int:
+        return self._db_24h.get(rep_id, 0) + self.quota_delta[rep_id]
+
+    def scope(self, key: tuple, q: Q) -> list[int]:
+        """Rep ids matching q (rep-id order), loaded, locked and counted once per batch."""
+        if key not in self._scopes:
+            qs = Rep.objects.filter(q).select_related("user").order_by("pk")
+            if self.lock:
+                qs = qs.select_for_update(no_key=True, of=("self",))
+            ids, fresh = [], []
+            for rep in qs:
+                ids.append(rep.pk)
+                if rep.pk not in self.reps:
+                    self.reps[rep.pk] = rep
+                    fresh.append(rep.pk)
+            self._loads_fetch(fresh)
+            self._scopes[key] = ids
+        return self._scopes[key]
+
+    def cursor_state(self, key: str) -> dict:
+        if key not in self._cursors:
+            qs = RotationCursor.objects.filter(key=key)
+            if self.lock:
+                qs = qs.select_for_update()
+            cursor = qs.first()
+            if cursor is None:
+                cursor = RotationCursor(key=key, state={})
+                if self.lock:
+                    cursor.save()
+            self._cursors[key] = cursor
+        return self._cursors[key].state
+
+    def cursors_save(self) -> None:
+        for cursor in self._cursors.values():
+            RotationCursor.objects.filter(pk=cursor.pk).update(state=cursor.state, updated_at=self.now)
+
+    def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
+        """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the
+        mean first-response hours. Closed and first-contacted leads do not change while a batch
+        is routed, so the figures stay valid for the whole batch."""
+        if key not in self._stats:
+            since = self.now - timedelta(days=int(options.get("window_days", 90)))
+            stats: dict[int, tuple[float | None, int]] = {}
+            if options.get("metric", "conversion") == "response":
+                rows = Lead.objects.filter(
+                    owner_id__in=ids, first_contacted_at__gte=since, assigned_at__isnull=False
+                ).values_list("owner_id", "assigned_at", "first_contacted_at")
+                gaps: dict[int, list[float]] = defaultdict(list)
+                for owner_id, assigned_at, contacted_at in rows.iterator():
+                    gaps[owner_id].append(max((contacted_at - assigned_at).total_seconds(), 0) / 3600)
+                for pk, values in gaps.items():
+                    stats[pk] = (round(sum(values) / len(values), 2), len(values))
+            else:
+                rows = (
+                    Lead.objects.filter(owner_id__in=ids, status__in=Lead.TERMINAL_STATUSES, closed_at__gte=since)
+                    .values("owner_id")
+                    .annotate(total=Count("id"), won=Count("id", filter=Q(status=Lead.Status.CONVERTED)))
+                    .values_list("owner_id", "total", "won")
+                )
+                for pk, total, won in rows:
+                    stats[pk] = (round(won / total, 4) if total else None, total)
+            self._stats[key] = stats
+        return self._stats[key]
+
+    def first_tier_team(self) -> Team | None:
+        return next(iter(self.teams.values()), None)
+
+
+# --- deciding -------------------------------------------------------------------------------------
+
+
+def _rule_applies_now(rule: AssignmentRule, now: datetime) -> bool:
+    if not rule.schedule_days and not (rule.schedule_start and rule.schedule_end):
+        return True
+    return within_hours(
+        now=now,
+        days=rule.schedule_days,
+        start=rule.schedule_start,
+        end=rule.schedule_end,
+        tz_name=rule.schedule_timezone,
+    )
+
+
+def _conditions_check(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict) -> bool:
+    matched = []
+    for condition in rule.conditions or []:
+        if not isinstance(condition, dict):
+            entry["failed"] = {"field": "?", "op": "?", "value": value_jsonable(condition), "actual": None}
+            return False
+        actual = ctx.facts.value(lead, condition.get("field") or "")
+        if not condition_holds(condition, actual):
+            entry["failed"] = {**_cond(condition), "actual": value_jsonable(actual)}
+            return False
+        matched.append({**_cond(condition), "actual": value_jsonable(actual)})
+    any_of = [c for c in (rule.any_conditions or []) if isinstance(c, dict)]
+    if any_of:
+        hits = []
+        for condition in any_of:
+            actual = ctx.facts.value(lead, condition.get("field") or "")
+            if condition_holds(condition, actual):
+                hits.append({**_cond(condition), "actual": value_jsonable(actual)})
+                break
+        if not hits:
+            entry["failed_any"] = [
+                {**_cond(c), "actual": value_jsonable(ctx.facts.value(lead, c.get("field") or ""))} for c in any_of
+            ]
+            return False
+        matched += hits
+    entry["matched"] = matched
+    return True
+
+
+def _cond(condition: dict) -> dict:
+    return {
+        "field": str(condition.get("field", "")),
+        "op": str(condition.get("op", "")),
+        "value": value_jsonable(condition.get("value")),
+    }
+
+
+def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], dict[int, int]]:
+    """Candidate rep ids in the rule's own order, and weights. Team and level scopes leave out
+    departed reps; named targets stay in so a departed one is shown as skipped."""
+    targets = _rule_targets(rule)
+    level_q = Q(level=rule.target_level) if rule.target_level else Q()
+    active = ~Q(status=Rep.Status.DEPARTED)
+    if targets:
+        weights = {t.rep_id: t.weight for t in targets}
+        ids = ctx.scope(("reps", tuple(sorted(weights))), Q(pk__in=list(weights)))
+        order = [t.rep_id for t in targets if t.rep_id in ids]
+        return order, weights
+    if rule.strategy == Strategy.DIRECT and rule.default_owner_id:
+        ids = ctx.scope(("reps", (rule.default_owner_id,)), Q(pk=rule.default_owner_id))
+        return ids, {}
+    if rule.target_team_id:
+        team = rule.target_team
+        ids = ctx.scope(("team", rule.target_team_id, rule.target_level), Q(team_id=rule.target_team_id) & level_q & active)
+        if rule.strategy == Strategy.DIRECT and team is not None and team.lead_id:
+            lead_ids = ctx.scope(("user", team.lead_id), Q(user_id=team.lead_id) & active)
+            ids = lead_ids + [pk for pk in ids if pk not in lead_ids]
+        return ids, {}
+    if rule.target_level:
+        return ctx.scope(("level", rule.target_level), level_q & active), {}
+    return ctx.scope(("all",), active), {}
+
+
+def _candidate_row(cand: Candidate, skip) -> dict:
+    row = {
+        "id": cand.pk,
+        "name": cand.rep.display_name,
+        "load": cand.load,
+        "cap": cand.rep.max_open_leads,
+    }
+    if cand.score is not None:
+        row["score"] = cand.score
+    if cand.sample is not None:
+        row["sample"] = cand.sample
+    if cand.extra:
+        row.update(cand.extra)
+    if skip is not None:
+        row["skip"] = skip.code
+        row["detail"] = skip.detail
+    return row
+
+
+def _pick(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict, *, cursor_key: str) -> Rep | None:
+    order, weights = _scope_for(rule, ctx)
+    options = rule.options if isinstance(rule.options, dict) else {}
+    stats = {}
+    if rule.strategy == Strategy.TOP_PERFORMER and order:
+        stats = ctx.performance(("perf", rule.pk, tuple(order)), order, options)
+    rows, eligible = [], []
+    skipped = Counter()
+    for pk in order:
+        rep = ctx.reps[pk]
+        cand = Candidate(rep=rep, weight=weights.get(pk, rep.weight), load=ctx.load(pk))
+        if rule.strategy == Strategy.PROFILE_MATCH:
+            cand.score, matched = profile_score(rep=rep, lead=lead, options=options)
+            cand.extra = {"skills": matched}
+        elif rule.strategy == Strategy.TOP_PERFORMER:
+            cand.score, cand.sample = stats.get(pk, (None, 0))
+        skip = rep_skip(rep=rep, load=cand.load, assigned_24h=ctx.assigned_24h(pk), now=ctx.now)
+        if skip is None and pk in ctx.exclude:
+            skip = Skip("excluded", "had this lead before")
+        if skip is None and rule.strategy == Strategy.WEIGHTED and cand.weight <= 0:
+            skip = Skip("weight_zero", "weight 0")
+        rows.append((cand, skip))
+        if skip is None:
+            eligible.append(cand)
+        else:
+            skipped[skip.code] += 1
+    entry["candidate_count"] = len(order)
+    picked = None
+    if eligible:
+        state = ctx.cursor_state(cursor_key)
+        picked = PICKERS[rule.strategy](eligible, state=state, lead=lead, options=options)
+    shown = rows
+    if len(rows) > EXPLAIN_CANDIDATES_MAX:
+        # Keep the pick, the strongest alternatives and the first skips; count the rest.
+        head = [r for r in rows if r[1] is None][: EXPLAIN_CANDIDATES_MAX // 2]
+        if picked is not None and all(r[0] is not picked for r in head):
+            head.insert(0, next(r for r in rows if r[0] is picked))
+        if rule.strategy == Strategy.PROFILE_MATCH:
+            head = sorted((r for r in rows if r[1] is None), key=lambda r: -(r[0].score or 0))[:5]
+            if picked is not None and all(r[0] is not picked for r in head):
+                head.insert(0, next(r for r in rows if r[0] is picked))
+        tail = [r for r in rows if r[1] is not None][: EXPLAIN_CANDIDATES_MAX - len(head)]
+        kept = {id(r) for r in head + tail}
+        shown = [r for r in rows if id(r) in kept]
+        entry["more"] = len(rows) - len(shown)
+    entry["candidates"] = [_candidate_row(c, s) for c, s in shown]
+    entry["skipped"] = dict(skipped)
+    if picked is None:
+        return None
+    entry["picked"] = picked.pk
+    return picked.rep
+
+
+def _result(decision: RoutingDecision, ctx: RoutingContext, why: str) -> RoutingDecision:
+    decision.explanation.setdefault("result", {}).update(
+        {
+            "status": decision.status,
+            "owner": decision.owner.pk if decision.owner else None,
+            "owner_name": decision.owner.display_name if decision.owner else "",
+            "pool_team": decision.pool_team.pk if decision.pool_team else None,
+            "pool_team_name": decision.pool_team.name if decision.pool_team else "",
+            "pool_reason": decision.pool_reason,
+            "strategy": decision.strategy,
+            "why": why,
+        }
+    )
+    if decision.owner is not None:
+        ctx.load_delta[decision.owner.pk] += 1
+        ctx.quota_delta[decision.owner.pk] += 1
+    if decision.rule is not None and decision.rule.pk:
+        ctx.hits[decision.rule.pk] += 1
+    return decision
+
+
+def _pool(decision: RoutingDecision, *, team: Team | None, reason: str) -> RoutingDecision:
+    decision.status = Lead.Status.POOLED
+    decision.pool_team = team
+    decision.pool_reason = reason
+    return decision
+
+
+def _team(ctx: RoutingContext, team_id: int | None) -> Team | None:
+    return ctx.teams.get(team_id) if team_id else None
+
+
+def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict) -> RoutingDecision | None:
+    decision = RoutingDecision(lead=lead, status="", rule=rule, strategy=rule.strategy)
+    strategy = rule.strategy
+    if strategy == Strategy.NURTURE:
+        decision.status = Lead.Status.NURTURING
+        return decision
+    if strategy == Strategy.POOL and not (rule.is_default and rule.default_owner_id):
+        team = _team(ctx, rule.pool_team_id or rule.target_team_id)
+        return _pool(decision, team=team, reason="default" if rule.is_default else "claim_mode")
+    if strategy == Strategy.CASCADE:
+        team = _team(ctx, rule.target_team_id) or ctx.first_tier_team()
+        decision.cascade_step = 1
+        return _pool(decision, team=team, reason="cascade")
+    if strategy == Strategy.POOL:  # the default rule with a named default owner
+        owner_id = rule.default_owner_id
+        ctx.scope(("reps", (owner_id,)), Q(pk=owner_id))
+        rep = ctx.reps.get(owner_id)
+        if rep is not None:
+            cand = Candidate(rep=rep, load=ctx.load(owner_id))
+            skip = rep_skip(rep=rep, load=cand.load, assigned_24h=ctx.assigned_24h(owner_id), now=ctx.now)
+            entry["candidates"] = [_candidate_row(cand, skip)]
+            entry["candidate_count"] = 1
+            if skip is None:
+                entry["picked"] = rep.pk
+                decision.status = Lead.Status.ASSIGNED
+                decision.owner = rep
+                decision.strategy = "default_owner"
+                return decision
+        return None
+    if strategy not in PICKING:
+        entry["error"] = f"unknown strategy {strategy!r}"
+        return None
+    rep = _pick(rule, lead, ctx, entry, cursor_key=f"{ctx.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}")
+    if rep is None:
+        return None
+    decision.status = Lead.Status.ASSIGNED
+    decision.owner = rep
+    return decision
+
+
+def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
+    """First matching rule decides; a rule whose target has nobody eligible falls through (or
+    pools, if it says so); the default catches the rest; without one the lead goes to the public
+    pool. Never raises on bad rule data: the explanation says what was wrong."""
+    explanation: dict[str, Any] = {
+        "v": 1,
+        "trigger": ctx.trigger,
+        "at": ctx.now.isoformat(),
+        "rule_set": {"id": ctx.rule_set.pk, "name": ctx.rule_set.name} if ctx.rule_set else None,
+        "rules": [],
+    }
+    if lead.owner_id and lead.status in open_lead_statuses():
+        # The lead leaves its current owner, who therefore has one open lead fewer.
+        ctx.load_delta[lead.owner_id] -= 1
+    for index, rule in enumerate(ctx.rules, start=1):
+        entry: dict[str, Any] = {
+            "n": index,
+            "id": rule.pk,
+            "name": rule.name,
+            "strategy": rule.strategy,
+            "default": rule.is_default,
+        }
+        explanation["rules"].append(entry)
+        if not rule.active and not rule.is_default:
+            entry["outcome"] = "inactive"
+            continue
+        if not rule.is_default:
+            if not _rule_applies_now(rule, ctx.now):
+                entry["outcome"] = "off_schedule"
+                continue
+            if not _conditions_check(rule, lead, ctx, entry):
+                entry["outcome"] = "no_match"
+                continue
+        try:
+            decision = _apply_rule(rule, lead, ctx, entry)
+        except (KeyError, TypeError, ValueError) as exc:  # bad rule data must not lose the lead
+            entry["error"] = str(exc)[:200]
+            decision = None
+        if decision is not None:
+            entry["outcome"] = "decided"
+            decision.explanation = explanation
+            why = STRATEGY_WORDS.get(decision.strategy, decision.strategy.replace("_", " "))
+            return _result(decision, ctx, why)
+        entry["outcome"] = "no_eligible"
+        if rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL or rule.is_default:
+            decision = RoutingDecision(lead=lead, status="", rule=rule, strategy=rule.strategy, explanation=explanation)
+            _pool(decision, team=_team(ctx, rule.pool_team_id or rule.target_team_id), reason="no_eligible_rep")
+            return _result(decision, ctx, "nobody eligible")
+    decision = RoutingDecision(lead=lead, status="", explanation=explanation)
+    explanation["fallback"] = "no_rule_set" if ctx.rule_set is None else "no_default"
+    _pool(decision, team=None, reason="no_eligible_rep" if ctx.rules else "default")
+    return _result(decision, ctx, "no rule decided")

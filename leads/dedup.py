@@ -1,0 +1,111 @@
+"""Finding the lead an incoming contact already is, and folding the new data into it.
+
+Keys, strongest first: (source, external id), normalized phone, normalized e-mail. One query
+loads every existing lead a batch can match; leads created earlier in the same batch are added
+to the same index, so duplicates inside one file merge too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+
+from leads.models import Lead
+
+# Fields an incoming row may fill on an existing lead (only where the lead has nothing yet).
+MERGEABLE_FIELDS = (
+    "name",
+    "company",
+    "phone",
+    "phone_normalized",
+    "email",
+    "email_normalized",
+    "region",
+    "industry",
+    "product",
+    "company_size",
+    "budget",
+    "role",
+    "language",
+    "lead_type",
+    "referrer",
+    "external_id",
+)
+
+
+class DedupIndex:
+    def __init__(self) -> None:
+        self.by_phone: dict[str, Lead] = {}
+        self.by_email: dict[str, Lead] = {}
+        self.by_external: dict[tuple[int, str], Lead] = {}
+
+    def add(self, lead: Lead) -> None:
+        if lead.phone_normalized:
+            self.by_phone.setdefault(lead.phone_normalized, lead)
+        if lead.email_normalized:
+            self.by_email.setdefault(lead.email_normalized, lead)
+        if lead.external_id:
+            self.by_external.setdefault((lead.source_id, lead.external_id), lead)
+
+    def find(self, *, phone: str, email: str, source_id: int, external_id: str) -> Lead | None:
+        if external_id and (source_id, external_id) in self.by_external:
+            return self.by_external[(source_id, external_id)]
+        if phone and phone in self.by_phone:
+            return self.by_phone[phone]
+        if email and email in self.by_email:
+            return self.by_email[email]
+        return None
+
+
+def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
+    """Index of the stored leads matching any of the (phone, email, source_id, external_id) keys.
+
+    One query; the oldest lead wins when stored data already holds duplicates.
+    """
+    phones: set[str] = set()
+    emails: set[str] = set()
+    externals: dict[int, set[str]] = {}
+    for phone, email, source_id, external_id in keys:
+        if phone:
+            phones.add(phone)
+        if email:
+            emails.add(email)
+        if external_id:
+            externals.setdefault(source_id, set()).add(external_id)
+    index = DedupIndex()
+    condition = Q()
+    if phones:
+        condition |= Q(phone_normalized__in=phones)
+    if emails:
+        condition |= Q(email_normalized__in=emails)
+    for source_id, ids in externals.items():
+        condition |= Q(source_id=source_id, external_id__in=ids)
+    if not condition:
+        return index
+    for lead in Lead.objects.filter(condition).select_related("source", "lead_type").order_by("pk"):
+        index.add(lead)
+    return index
+
+
+def lead_merge_fields(lead: Lead, values: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    """Fill the lead's empty fields from `values` and add unknown extra keys; never overwrite
+    what a rep may have corrected, never touch owner or status. Returns the changed fields."""
+    changed: list[str] = []
+    for name in MERGEABLE_FIELDS:
+        new = values.get(name)
+        if new in (None, ""):
+            continue
+        current = getattr(lead, name)
+        if current in (None, ""):
+            setattr(lead, name, new)
+            changed.append(name)
+    if values.get("is_referral") and not lead.is_referral:
+        lead.is_referral = True
+        changed.append("is_referral")
+    added = {k: v for k, v in extra.items() if k not in (lead.extra or {})}
+    if added:
+        lead.extra = {**(lead.extra or {}), **added}
+        changed.append("extra")
+    return changed

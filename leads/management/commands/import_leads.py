@@ -1,0 +1,60 @@
+"""manage.py import_leads PATH --source CODE [--dry-run] [--report FILE]"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leads.importing import ImportFileError
+from leads.models import Source
+from lifecycle.intake import IntakeBatchError, intake_file
+
+
+class Command(BaseCommand):
+    help = "Import leads from a CSV or XLSX file through the intake pipeline (streamed, in batches)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--source", required=True, help="code of the Source the leads come from")
+        parser.add_argument("--dry-run", action="store_true", help="run everything, then roll it back")
+        parser.add_argument("--report", help="write rejected rows (original cells + reason) to this CSV file")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, path, source, dry_run, report, batch_size, no_progress, **options):
+        try:
+            source_obj = Source.objects.get(code=source)
+        except Source.DoesNotExist as exc:
+            raise CommandError(f"unknown source {source!r}; known: {', '.join(Source.objects.values_list('code', flat=True))}") from exc
+        try:
+            outcome = intake_file(
+                path=path,
+                source=source_obj,
+                dry_run=dry_run,
+                report_path=report,
+                progress=not no_progress and options.get("verbosity", 1) > 0,
+                batch_size=batch_size,
+            )
+        except FileNotFoundError as exc:
+            raise CommandError(f"no such file: {path}") from exc
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+        except IntakeBatchError as exc:
+            done = exc.report
+            self.stderr.write(str(exc))
+            self.stderr.write("rows before that batch were committed; rerunning the file is safe (no duplicates)")
+            self.stdout.write(f"imported={done.imported} merged={done.merged} rejected={done.rejected}")
+            raise CommandError("import stopped") from exc
+        result = outcome.report
+        if outcome.table.unknown_columns:
+            self.stdout.write(f"columns kept in extra: {', '.join(outcome.table.unknown_columns)}")
+        if result.total == 0:
+            self.stdout.write("no data rows (only a header)")
+        if result.rejected:
+            if report:
+                self.stdout.write(f"rejected rows written to {report}")
+            else:
+                for number, _, reason in result.rejects[:10]:
+                    self.stderr.write(f"row {number}: {reason}")
+                if result.rejected > 10:
+                    self.stderr.write(f"... and {result.rejected - 10} more; use --report FILE to get them all")
+        if dry_run:
+            self.stdout.write("dry run: nothing was saved")
+        self.stdout.write(f"imported={result.imported} merged={result.merged} rejected={result.rejected}")

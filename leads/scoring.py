@@ -1,0 +1,187 @@
+"""Explicit + behavioural lead scoring and the score bands that turn a score into a tier.
+
+Callers that score many leads load the rules and bands once (`scoring_context_load`) and pass
+them in, so scoring a batch costs no queries per lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+
+from leads.models import Activity, Lead, ScoreBand, ScoringRule, Tier
+
+Breakdown = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """Active rules and bands, read once per batch."""
+
+    rules: Sequence[ScoringRule]
+    bands: Sequence[ScoreBand]
+
+    @property
+    def behavioural_kinds(self) -> set[str]:
+        return {r.activity_kind for r in self.rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind}
+
+    def action_for(self, tier: str) -> str:
+        return band_action(tier, bands=self.bands)
+
+
+def scoring_context_load() -> ScoringContext:
+    return ScoringContext(rules=scoring_rules_load(), bands=score_bands_load())
+
+
+def scoring_rules_load() -> list[ScoringRule]:
+    return list(ScoringRule.objects.filter(active=True).order_by("kind", "name", "pk"))
+
+
+def score_bands_load() -> list[ScoreBand]:
+    return list(ScoreBand.objects.order_by("-min_score"))
+
+
+def band_action(tier: str, *, bands: Iterable[ScoreBand]) -> str:
+    for band in bands:
+        if band.tier == tier:
+            return band.action
+    return ScoreBand.Action.ROUTE if tier != Tier.LOW else ScoreBand.Action.NURTURE
+
+
+def score_tier(score: int, *, bands: Iterable[ScoreBand]) -> str:
+    """The highest band whose threshold the score reaches; low when no band is defined."""
+    for band in sorted(bands, key=lambda b: -b.min_score):
+        if score >= band.min_score:
+            return band.tier
+    return Tier.LOW
+
+
+def _field_value(lead: Lead, field: str) -> Any:
+    if field.startswith("extra."):
+        return (lead.extra or {}).get(field[len("extra.") :])
+    if field == "source":
+        return lead.source.code if lead.source_id else None
+    if field == "heat":
+        return lead.source.heat if lead.source_id else None
+    if field == "lead_type":
+        return lead.lead_type.code if lead.lead_type_id else None
+    return getattr(lead, field, None)
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return bool(left) == (right if isinstance(right, bool) else str(right).lower() in {"1", "true", "yes"})
+    a, b = _number(left), _number(right)
+    if a is not None and b is not None:
+        return a == b
+    return str(left).strip().casefold() == str(right).strip().casefold()
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, list | tuple | set):
+        return list(value)
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value]
+
+
+def explicit_rule_matches(rule: ScoringRule, lead: Lead) -> bool:
+    value = _field_value(lead, rule.field)
+    op = rule.operator
+    empty = value is None or value == "" or value == [] or value == {}
+    if op == ScoringRule.Operator.IS_EMPTY:
+        return empty
+    if op == ScoringRule.Operator.NOT_EMPTY:
+        return not empty
+    if empty:
+        return False
+    if op == ScoringRule.Operator.EQUALS:
+        return _same(value, rule.value)
+    if op == ScoringRule.Operator.IN:
+        return any(_same(value, option) for option in _as_list(rule.value))
+    if op == ScoringRule.Operator.NOT_IN:
+        return not any(_same(value, option) for option in _as_list(rule.value))
+    if op == ScoringRule.Operator.CONTAINS:
+        return str(rule.value).casefold() in str(value).casefold()
+    if op in (ScoringRule.Operator.GTE, ScoringRule.Operator.LTE):
+        a, b = _number(value), _number(rule.value)
+        if a is None or b is None:
+            return False
+        return a >= b if op == ScoringRule.Operator.GTE else a <= b
+    return False
+
+
+def _capped(points: int, cap: int | None) -> int:
+    if cap is None:
+        return points
+    return min(points, cap) if points >= 0 else max(points, -abs(cap))
+
+
+def lead_score(
+    lead: Lead,
+    *,
+    activities: Iterable[Activity] | None = None,
+    rules: Sequence[ScoringRule] | None = None,
+    bands: Sequence[ScoreBand] | None = None,
+    now: datetime | None = None,
+) -> tuple[int, str, Breakdown]:
+    """(score, tier, breakdown): every rule that gave points, so people can see why.
+
+    `activities` defaults to the lead's stored activities (one query); pass [] for a lead that
+    is not saved yet, or a preloaded list when scoring a batch.
+    """
+    now = now or timezone.now()
+    if rules is None:
+        rules = scoring_rules_load()
+    if bands is None:
+        bands = score_bands_load()
+    behavioural = [r for r in rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind]
+    if activities is None:
+        kinds = {r.activity_kind for r in behavioural}
+        activities = (
+            list(lead.activities.filter(kind__in=kinds).only("kind", "occurred_at")) if kinds and lead.pk else []
+        )
+    by_kind: dict[str, list[datetime]] = {}
+    for activity in activities:
+        by_kind.setdefault(activity.kind, []).append(activity.occurred_at)
+
+    breakdown: Breakdown = []
+    for rule in rules:
+        if rule.kind == ScoringRule.Kind.EXPLICIT:
+            if rule.field and explicit_rule_matches(rule, lead):
+                breakdown.append({"rule": rule.name, "rule_id": rule.pk, "points": _capped(rule.points, rule.cap)})
+            continue
+        if not rule.activity_kind:
+            continue
+        times = by_kind.get(rule.activity_kind, [])
+        if rule.decay_days:
+            since = now - timedelta(days=rule.decay_days)
+            times = [t for t in times if t >= since]
+        if times:
+            points = _capped(rule.points * len(times), rule.cap)
+            breakdown.append({"rule": rule.name, "rule_id": rule.pk, "points": points, "count": len(times)})
+    score = sum(item["points"] for item in breakdown)
+    return score, score_tier(score, bands=bands), breakdown
+
+
+def lead_score_apply(lead: Lead, *, context: ScoringContext, activities=None, now=None) -> tuple[str, str]:
+    """Score in memory and set score/tier/score_breakdown; returns (old_tier, new_tier)."""
+    old = lead.tier
+    lead.score, lead.tier, lead.score_breakdown = lead_score(
+        lead, activities=activities, rules=context.rules, bands=context.bands, now=now
+    )
+    return old, lead.tier

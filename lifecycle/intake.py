@@ -1,0 +1,460 @@
+"""The intake pipeline every channel uses: normalize -> validate -> dedup/merge -> score -> decide.
+
+One code path serves a single API request and a 100k-row import: `lead_intake` is a batch of
+one. A batch is one transaction and costs a constant number of queries (lookups preloaded, rows
+written with bulk statements), so a file's speed does not depend on how often each step runs.
+A new lead is created with status "new" and leaves intake in another state in the same
+transaction: routed by assignment, or nurturing when its score band says so.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leads.dedup import DedupIndex, dedup_index_load, lead_merge_fields
+from leads.forms import LeadIntakeForm, form_errors, intake_row_split
+from leads.importing import LeadTable, rejects_write, table_open_path
+from leads.models import Activity, Lead, LeadType, ScoreBand, Source
+from leads.scoring import ScoringContext, lead_score, scoring_context_load
+from leads.services import TransitionRequest, lead_events_record_bulk, leads_transition_bulk
+
+NURTURE_ACTIONS = (ScoreBand.Action.NURTURE, ScoreBand.Action.LONG_NURTURE)
+
+
+@dataclass
+class IntakeResult:
+    lead: Lead | None
+    created: bool = False
+    merged: bool = False
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    decision: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class IntakeReport:
+    total: int = 0
+    imported: int = 0
+    merged: int = 0
+    rejected: int = 0
+    # (row number, the row as it came in, why it was rejected)
+    rejects: list[tuple[int, dict, str]] = field(default_factory=list)
+
+    def add(self, other: IntakeReport) -> None:
+        self.total += other.total
+        self.imported += other.imported
+        self.merged += other.merged
+        self.rejected += other.rejected
+        self.rejects.extend(other.rejects)
+
+
+class IntakeBatchError(RuntimeError):
+    """A batch failed and was rolled back whole; `report` counts only the batches committed."""
+
+    def __init__(self, message: str, *, report: IntakeReport, first_row: int):
+        super().__init__(message)
+        self.report = report
+        self.first_row = first_row
+
+
+@dataclass
+class IntakeContext:
+    """Everything a batch looks up, read once."""
+
+    source: Source
+    sources: dict[str, Source]
+    lead_types: dict[str, LeadType]
+    scoring: ScoringContext
+
+
+def intake_context_load(*, source: Source) -> IntakeContext:
+    sources: dict[str, Source] = {}
+    for s in Source.objects.filter(active=True):
+        sources[s.code] = s
+        sources.setdefault(s.name, s)
+    return IntakeContext(
+        source=source,
+        sources=sources,
+        lead_types={t.code: t for t in LeadType.objects.all()},
+        scoring=scoring_context_load(),
+    )
+
+
+def reject_reason(errors: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+
+
+def lead_intake(*, data: dict, source: Source, actor=None, now: datetime | None = None) -> IntakeResult:
+    """One lead from any channel (API, admin, a rep's business card): a batch of one."""
+    now = now or timezone.now()
+    context = intake_context_load(source=source)
+    with transaction.atomic():
+        results = _batch_intake([(1, data)], context=context, now=now, actor=actor, single=True)
+    return results[0]
+
+
+def intake_bulk(
+    rows: Iterable[dict],
+    *,
+    source: Source,
+    now: datetime | None = None,
+    actor=None,
+    batch_size: int = 1000,
+    progress: bool = False,
+    total: int | None = None,
+    dry_run: bool = False,
+    on_batch: Callable[[IntakeReport], None] | None = None,
+) -> IntakeReport:
+    """Many rows, streamed in batches; each batch commits whole or not at all.
+
+    A row may carry "_row" (its number in the file) and "_original" (the row as read, for the
+    rejects report) and "_error" (a reason the reader already found). With `dry_run` everything
+    runs in one transaction that is rolled back, so duplicates across batches still count as
+    merges in the preview.
+    """
+    now = now or timezone.now()
+    context = intake_context_load(source=source)
+    report = IntakeReport()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="rows", desc=f"intake {source.code}", mininterval=0.5)
+
+    def run() -> None:
+        for batch in _batched(rows, batch_size):
+            batch_report = IntakeReport()
+            try:
+                with transaction.atomic():
+                    results = _batch_intake(batch, context=context, now=now, actor=actor, single=False)
+            except Exception as exc:
+                raise IntakeBatchError(
+                    f"batch starting at row {batch[0][0]} failed and was rolled back: {exc}",
+                    report=report,
+                    first_row=batch[0][0],
+                ) from exc
+            for (row_number, row), result in zip(batch, results, strict=True):
+                batch_report.total += 1
+                if result.errors:
+                    batch_report.rejected += 1
+                    batch_report.rejects.append((row_number, row.get("_original", row), reject_reason(result.errors)))
+                elif result.created:
+                    batch_report.imported += 1
+                else:
+                    batch_report.merged += 1
+            report.add(batch_report)
+            if bar is not None:
+                bar.update(batch_report.total)
+            if on_batch is not None:
+                on_batch(report)
+
+    try:
+        if dry_run:
+            with transaction.atomic():
+                run()
+                transaction.set_rollback(True)
+        else:
+            run()
+    finally:
+        if bar is not None:
+            bar.close()
+    return report
+
+
+def _batched(rows: Iterable[dict], size: int) -> Iterator[list[tuple[int, dict]]]:
+    iterator = iter(rows)
+    number = 0
+    while True:
+        chunk = list(islice(iterator, size))
+        if not chunk:
+            return
+        batch = []
+        for row in chunk:
+            number += 1
+            batch.append((row.get("_row", number), row))
+        yield batch
+
+
+@dataclass
+class _Candidate:
+    index: int
+    row_number: int
+    source: Source
+    values: dict
+    extra: dict
+    lead: Lead | None = None
+    created: bool = False
+    changed: list[str] = field(default_factory=list)
+
+
+def _keys_lock(keys: set[str]) -> None:
+    """Serialize concurrent intakes of the same contact on PostgreSQL (transaction-scoped
+    advisory locks taken in one sorted order, so two batches cannot deadlock). SQLite needs
+    nothing: its IMMEDIATE transactions already admit one writer at a time."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    ids = sorted({zlib.crc32(f"leadflow.intake:{key}".encode()) for key in keys})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS s",
+            [ids],
+        )
+
+
+def _batch_intake(
+    batch: list[tuple[int, dict]], *, context: IntakeContext, now: datetime, actor, single: bool
+) -> list[IntakeResult]:
+    results: list[IntakeResult] = [IntakeResult(lead=None) for _ in batch]
+    candidates: list[_Candidate] = []
+
+    # 1. normalize + validate (no queries: lookups are in the context)
+    for i, (row_number, row) in enumerate(batch):
+        if row.get("_error"):
+            results[i].errors = {"row": [str(row["_error"])]}
+            continue
+        data, extra, errors = intake_row_split(row)
+        form = LeadIntakeForm(data, lead_types=context.lead_types, sources=context.sources)
+        if not form.is_valid() or errors:
+            results[i].errors = {**form_errors(form), **errors}
+            continue
+        values = dict(form.cleaned_data)
+        city = values.pop("city", "")
+        if city and "city" not in extra:
+            extra["city"] = city
+        source = values.pop("source", None) or context.source
+        values["email_normalized"] = values["email"]
+        candidates.append(_Candidate(index=i, row_number=row_number, source=source, values=values, extra=extra))
+
+    # 2. dedup against stored leads (one query) and earlier rows of this batch
+    keys = [(c.values["phone_normalized"], c.values["email"], c.source.pk, c.values["external_id"]) for c in candidates]
+    _keys_lock({k for phone, email, _, _ in keys for k in (phone, email) if k})
+    index: DedupIndex = dedup_index_load(keys) if keys else DedupIndex()
+    new_leads: list[Lead] = []
+    merged_existing: dict[int, Lead] = {}
+    merges: list[_Candidate] = []
+    for candidate in candidates:
+        values = candidate.values
+        match = index.find(
+            phone=values["phone_normalized"],
+            email=values["email_normalized"],
+            source_id=candidate.source.pk,
+            external_id=values["external_id"],
+        )
+        if match is None:
+            lead = Lead(**values, extra=candidate.extra, source=candidate.source, status=Lead.Status.NEW, created_at=now)
+            new_leads.append(lead)
+            candidate.created = True
+        else:
+            lead = match
+            candidate.changed = lead_merge_fields(lead, values, candidate.extra)
+            merges.append(candidate)
+            if lead.pk is not None:
+                merged_existing[lead.pk] = lead
+        candidate.lead = lead
+        index.add(lead)
+
+    # 3. score (behaviour of merged leads preloaded in one query)
+    scoring = context.scoring
+    activities = _activities_preload(list(merged_existing), scoring=scoring)
+    old_tiers = {pk: lead.tier for pk, lead in merged_existing.items()}
+    for lead in new_leads:
+        lead.score, lead.tier, lead.score_breakdown = lead_score(
+            lead, activities=[], rules=scoring.rules, bands=scoring.bands, now=now
+        )
+    for pk, lead in merged_existing.items():
+        lead.score, lead.tier, lead.score_breakdown = lead_score(
+            lead, activities=activities.get(pk, []), rules=scoring.rules, bands=scoring.bands, now=now
+        )
+
+    # 4. write: new leads, merged leads, "came in again" activities and merge events
+    for candidate in merges:
+        if candidate.lead.last_activity_at is None or candidate.lead.last_activity_at < now:
+            candidate.lead.last_activity_at = now
+    Lead.objects.bulk_create(new_leads, batch_size=500)
+    if merged_existing:
+        fields = {"score", "score_breakdown", "tier", "last_activity_at", "updated_at"}
+        for candidate in merges:
+            fields.update(candidate.changed)
+        for lead in merged_existing.values():
+            lead.updated_at = now
+        Lead.objects.bulk_update(list(merged_existing.values()), sorted(fields), batch_size=500)
+    if merges:
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    lead=c.lead,
+                    kind=Activity.Kind.CAME_AGAIN,
+                    actor=Activity.Actor.CUSTOMER,
+                    source=c.source,
+                    occurred_at=now,
+                    note=f"came in again via {c.source.name}",
+                    data={"row": c.row_number, "filled": c.changed},
+                )
+                for c in merges
+            ],
+            batch_size=500,
+        )
+        lead_events_record_bulk(
+            [
+                {
+                    "lead": c.lead,
+                    "kind": "merged",
+                    "reason": f"came in again via {c.source.code} (row {c.row_number}); filled: "
+                    + (", ".join(c.changed) or "nothing new"),
+                    "data": {"row": c.row_number, "filled": c.changed, "source": c.source.code},
+                }
+                for c in merges
+            ],
+            actor=actor,
+            now=now,
+        )
+        # A nurtured lead whose new data lifts it into a routed band goes to routing now.
+        for pk, lead in merged_existing.items():
+            if (
+                lead.status == Lead.Status.NURTURING
+                and old_tiers[pk] != lead.tier
+                and scoring.action_for(lead.tier) not in NURTURE_ACTIONS
+            ):
+                new_leads.append(lead)
+
+    # 5. decide: nurture by band, route the rest
+    decisions = _leads_decide(new_leads, scoring=scoring, now=now, actor=actor, single=single)
+
+    for candidate in candidates:
+        result = results[candidate.index]
+        result.lead = candidate.lead
+        result.created = candidate.created
+        result.merged = not candidate.created
+        result.decision = "merged" if not candidate.created else decisions.get(id(candidate.lead))
+    return results
+
+
+def _activities_preload(lead_ids: list[int], *, scoring: ScoringContext) -> dict[int, list[Activity]]:
+    kinds = scoring.behavioural_kinds
+    if not lead_ids or not kinds:
+        return {}
+    by_lead: dict[int, list[Activity]] = {}
+    for activity in Activity.objects.filter(lead_id__in=lead_ids, kind__in=kinds).only("lead_id", "kind", "occurred_at"):
+        by_lead.setdefault(activity.lead_id, []).append(activity)
+    return by_lead
+
+
+def _leads_decide(
+    leads: list[Lead], *, scoring: ScoringContext, now: datetime, actor, single: bool
+) -> dict[int, Any]:
+    """Nurture the leads whose band says so; route the others through assignment."""
+    from assignment.services import lead_route, leads_route_bulk
+
+    decisions: dict[int, Any] = {}
+    nurture: list[TransitionRequest] = []
+    route: list[Lead] = []
+    for lead in leads:
+        action = scoring.action_for(lead.tier)
+        if action in NURTURE_ACTIONS and lead.status == Lead.Status.NEW:
+            nurture.append(
+                TransitionRequest(
+                    lead=lead,
+                    status=Lead.Status.NURTURING,
+                    owner=None,
+                    kind="intake",
+                    reason=f"score {lead.score} is in the {lead.tier} band, which is set to "
+                    f"{ScoreBand.Action(action).label}: held in nurturing until the score rises",
+                    data={"score": lead.score, "tier": lead.tier, "action": action},
+                )
+            )
+            decisions[id(lead)] = action
+        elif action not in NURTURE_ACTIONS:
+            route.append(lead)
+    if nurture:
+        leads_transition_bulk(nurture, actor=actor, now=now)
+    if route:
+        if single:
+            outcome = [lead_route(lead=route[0], trigger="new", now=now)]
+        else:
+            outcome = leads_route_bulk(route, trigger="new", now=now)
+        if isinstance(outcome, Mapping):
+            for lead in route:
+                decisions[id(lead)] = outcome.get(lead.pk)
+        elif outcome is not None:
+            outcome = list(outcome)
+            if len(outcome) == len(route):
+                for lead, decision in zip(route, outcome, strict=True):
+                    decisions[id(lead)] = decision
+    _leftovers_pool([lead for lead in leads if lead.pk], now=now, actor=actor)
+    return decisions
+
+
+def _leftovers_pool(leads: list[Lead], *, now: datetime, actor) -> None:
+    """Safety net for "never orphaned": a lead that routing left in "new" goes to the public
+    pool through the waist, with the reason on its record (one query when none is left)."""
+    ids = [lead.pk for lead in leads if lead.status == Lead.Status.NEW]
+    if not ids:
+        return
+    stale = list(Lead.objects.filter(pk__in=ids, status=Lead.Status.NEW))
+    if stale:
+        leads_transition_bulk(
+            [
+                TransitionRequest(
+                    lead=lead,
+                    status=Lead.Status.POOLED,
+                    owner=None,
+                    kind="intake",
+                    reason="no routing decision was made at intake: sent to the public pool so it is not orphaned",
+                )
+                for lead in stale
+            ],
+            actor=actor,
+            now=now,
+            expect_status=[Lead.Status.NEW],
+        )
+
+
+@dataclass
+class FileIntake:
+    report: IntakeReport
+    table: LeadTable
+
+
+def intake_file(
+    *,
+    path,
+    source: Source,
+    dry_run: bool = False,
+    report_path=None,
+    progress: bool = False,
+    batch_size: int = 1000,
+    now: datetime | None = None,
+    actor=None,
+    on_batch: Callable[[IntakeReport], None] | None = None,
+) -> FileIntake:
+    """A CSV/XLSX file through intake_bulk, streamed; rejected rows optionally written to a CSV
+    report (UTF-8 with BOM so Excel shows the Chinese text)."""
+    table, stream = table_open_path(path)
+    try:
+        report = intake_bulk(
+            table.rows,
+            source=source,
+            now=now,
+            actor=actor,
+            batch_size=batch_size,
+            progress=progress,
+            dry_run=dry_run,
+            on_batch=on_batch,
+        )
+    finally:
+        stream.close()
+    if report_path:
+        with open(report_path, "w", encoding="utf-8-sig", errors="surrogateescape", newline="") as out:
+            rejects_write(report.rejects, headers=table.headers, out=out)
+    return FileIntake(report=report, table=table)

@@ -1,0 +1,63 @@
+"""Each shared sample file imports to imported=27 merged=5 rejected=3 into an empty database."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from leads.models import Activity, Lead, LeadEvent
+from lifecycle.intake import intake_file
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
+FILES = ["leads_en_utf8.csv", "leads_zh_gb18030.csv", "leads_zh_utf8_bom.csv", "leads_zh.xlsx"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_sample_file_imports_27_merges_5_and_rejects_3(db, source, name):
+    outcome = intake_file(path=SAMPLES / name, source=source)
+
+    report = outcome.report
+    assert (report.imported, report.merged, report.rejected) == (27, 5, 3)
+    assert report.imported + report.merged + report.rejected == report.total == 35
+    assert Lead.objects.count() == 27
+    assert Activity.objects.filter(kind="came_again").count() == 5
+    assert LeadEvent.objects.filter(kind="merged").count() == 5
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_no_lead_is_left_new_after_an_import(db, source, name):
+    intake_file(path=SAMPLES / name, source=source)
+
+    assert not Lead.objects.filter(status=Lead.Status.NEW).exists()
+
+
+def test_the_command_prints_the_closing_line(db, source, capsys):
+    call_command("import_leads", str(SAMPLES / "leads_en_utf8.csv"), "--source", source.code, "--no-progress")
+
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "imported=27 merged=5 rejected=3"
+
+
+def test_a_rerun_of_the_same_file_creates_no_duplicates(db, source):
+    intake_file(path=SAMPLES / "leads_zh_gb18030.csv", source=source)
+    again = intake_file(path=SAMPLES / "leads_zh_gb18030.csv", source=source).report
+
+    assert (again.imported, again.merged, again.rejected) == (0, 32, 3)
+    assert Lead.objects.count() == 27
+
+
+def test_a_dry_run_saves_nothing_but_counts_the_same(db, source):
+    report = intake_file(path=SAMPLES / "leads_zh_utf8_bom.csv", source=source, dry_run=True).report
+
+    assert (report.imported, report.merged, report.rejected) == (27, 5, 3)
+    assert Lead.objects.count() == 0
+
+
+def test_the_rejects_report_holds_the_original_row_and_a_reason(db, source, tmp_path):
+    out = tmp_path / "rejects.csv"
+    intake_file(path=SAMPLES / "leads_zh_gb18030.csv", source=source, report_path=out)
+
+    text = out.read_text(encoding="utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0] == "row,姓名,手机,邮箱,公司,地区,行业,职位,规模,预算,reason"
+    assert len(lines) == 4
+    assert "12345" in text
