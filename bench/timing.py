@@ -1,0 +1,37 @@
+"""Shared measuring helpers for the bench modules."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 2) -> dict:
+    """Wall-clock samples in ms plus the query count of one call."""
+    for _ in range(warmup):
+        fn()
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    queries = len(ctx.captured_queries)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return {
+        "p50": statistics.median(samples),
+        "p95": percentile(samples, 95),
+        "queries": queries,
+    }
