@@ -42,10 +42,12 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Production-like: needs SECRET_KEY (and usually DATABASE_URL, REDIS_URL) in the environment.
 serve-prod: $(STAMP)
-	DEBUG=0 $(PY) manage.py migrate --no-input
-	DEBUG=0 $(PY) manage.py setup_schedules
-	DEBUG=0 $(PY) manage.py runall --prod --workers 2
+	LEADFLOW_DEV= DEBUG=0 $(PY) manage.py collectstatic --no-input -v0
+	LEADFLOW_DEV= DEBUG=0 $(PY) manage.py migrate --no-input
+	LEADFLOW_DEV= DEBUG=0 $(PY) manage.py setup_schedules
+	LEADFLOW_DEV= DEBUG=0 $(PY) manage.py runall --prod --workers 2
 
 clean:
 	rm -rf $(VENV) leadflow.sqlite3* .pytest_cache
