@@ -3,6 +3,7 @@ checked, validated and put into words. Pure functions over an in-memory lead (no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -74,9 +75,23 @@ NUMBER_OPS = frozenset({"gte", "lte", "between"})
 class LeadFacts:
     """Resolves a condition's field on one lead, with related codes looked up in memory."""
 
-    def __init__(self, *, sources: dict[int, Any], lead_types: dict[int, Any]):
-        self.sources = sources
-        self.lead_types = lead_types
+    def __init__(self, *, sources: Callable[[], dict], lead_types: Callable[[], dict]):
+        self._sources_load = sources
+        self._lead_types_load = lead_types
+        self._sources: dict | None = None
+        self._lead_types: dict | None = None
+
+    @property
+    def sources(self) -> dict:
+        if self._sources is None:
+            self._sources = self._sources_load()
+        return self._sources
+
+    @property
+    def lead_types(self) -> dict:
+        if self._lead_types is None:
+            self._lead_types = self._lead_types_load()
+        return self._lead_types
 
     def value(self, lead, field: str) -> Any:
         if field.startswith(EXTRA_PREFIX):
@@ -132,6 +147,13 @@ def _bool(value: Any) -> bool | None:
 
 def _same(actual: Any, expected: Any) -> bool:
     """Equality that forgives the types a form or a JSON payload produce ("5" == 5, "true" == True)."""
+    if isinstance(actual, str) and isinstance(expected, str):
+        if actual.strip().casefold() == expected.strip().casefold():
+            return True
+        if not (actual[:1].isdigit() or actual[:1] in "+-.") or not (
+            expected[:1].isdigit() or expected[:1] in "+-."
+        ):
+            return False
     if isinstance(actual, bool) or isinstance(expected, bool):
         return _bool(actual) == _bool(expected)
     a, e = _number(actual), _number(expected)
@@ -189,9 +211,7 @@ def condition_validate(condition: Any) -> list[str]:
     op = condition.get("op") or ""
     value = condition.get("value")
     if not field_known(field):
-        errors.append(
-            f"unknown field {field!r}: use one of {', '.join(sorted(FIELDS))} or extra.<key>"
-        )
+        errors.append(f"unknown field {field!r}: use one of {', '.join(sorted(FIELDS))} or extra.<key>")
     if op not in OPERATORS:
         errors.append(f"unknown operator {op!r}: use one of {', '.join(OPERATORS)}")
         return errors
@@ -206,7 +226,12 @@ def condition_validate(condition: Any) -> list[str]:
         errors.append(f"{field} {OPERATORS[op]}: the value must be a number, not {value!r}")
     if op in ("eq", "ne", "contains") and _is_empty(value) and value is not False:
         errors.append(f"{field} {OPERATORS[op]}: give a value (or use 'is empty')")
-    if field_kind(field) == "number" and op in ("eq", "ne") and _number(value) is None and not _is_empty(value):
+    if (
+        field_kind(field) == "number"
+        and op in ("eq", "ne")
+        and _number(value) is None
+        and not _is_empty(value)
+    ):
         errors.append(f"{field} is a number: {value!r} is not")
     return errors
 

@@ -58,7 +58,9 @@ def rep_skip(*, rep: Rep, load: int, assigned_24h: int, now: datetime) -> Skip |
     if rep.status == Rep.Status.BUSY:
         return Skip("busy", "busy")
     if rep.penalty_until and rep.penalty_until > now:
-        return Skip("penalized", f"penalized until {rep.penalty_until.astimezone(_zone(rep.timezone)):%m-%d %H:%M}")
+        return Skip(
+            "penalized", f"penalized until {rep.penalty_until.astimezone(_zone(rep.timezone)):%m-%d %H:%M}"
+        )
     if (rep.work_days or (rep.work_start and rep.work_end)) and not within_hours(
         now=now, days=rep.work_days, start=rep.work_start, end=rep.work_end, tz_name=rep.timezone
     ):

@@ -18,7 +18,9 @@ POOL_REASON_WORDS = {
 
 
 def _rule_label(entry: dict) -> str:
-    return f"Rule {entry.get('n', '?')} '{entry.get('name', '')}'" + (" (default)" if entry.get("default") else "")
+    return f"Rule {entry.get('n', '?')} '{entry.get('name', '')}'" + (
+        " (default)" if entry.get("default") else ""
+    )
 
 
 def _candidates_text(entry: dict, picked_words: str | None) -> str:
@@ -42,7 +44,9 @@ def _candidates_text(entry: dict, picked_words: str | None) -> str:
         if row.get("cap"):
             detail.append(f"{row.get('load', 0)}/{row['cap']} open")
         suffix = f" ({'; '.join(detail)})" if detail else ""
-        parts.append(f"picked {row.get('name', 'rep #' + str(picked_id))}{suffix} {picked_words or ''}".rstrip())
+        parts.append(
+            f"picked {row.get('name', 'rep #' + str(picked_id))}{suffix} {picked_words or ''}".rstrip()
+        )
     elif count:
         parts.append("nobody eligible")
     noun = "candidate" if count == 1 else "candidates"
@@ -74,7 +78,10 @@ def explanation_sentences(data: dict) -> list[str]:
                     f"{label} did not match: {condition_text(failed, failed.get('actual'), with_actual=True)}."
                 )
             else:
-                texts = [condition_text(c, c.get("actual"), with_actual=True) for c in entry.get("failed_any") or []]
+                texts = [
+                    condition_text(c, c.get("actual"), with_actual=True)
+                    for c in entry.get("failed_any") or []
+                ]
                 sentences.append(f"{label} did not match: none of {'; '.join(texts)}.")
             continue
         matched = entry.get("matched") or []
@@ -95,7 +102,9 @@ def explanation_sentences(data: dict) -> list[str]:
             sentences.append("Nobody eligible, so the next rule was tried.")
     status = result.get("status")
     if status == "pooled":
-        where = f"the {result.get('pool_team_name')} pool" if result.get("pool_team_name") else "the public pool"
+        where = (
+            f"the {result.get('pool_team_name')} pool" if result.get("pool_team_name") else "the public pool"
+        )
         reason = POOL_REASON_WORDS.get(result.get("pool_reason", ""), result.get("pool_reason", ""))
         sentences.append(f"Sent to {where} ({reason}).")
     elif status == "nurturing":

@@ -62,22 +62,36 @@ class AssignmentRule(models.Model):
     schedule_start = models.TimeField(_("applies from"), null=True, blank=True)
     schedule_end = models.TimeField(_("applies until"), null=True, blank=True)
     schedule_timezone = models.CharField(_("schedule time zone"), max_length=64, blank=True)
-    strategy = models.CharField(_("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
-    target_team = models.ForeignKey("crm.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    strategy = models.CharField(
+        _("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
+    )
+    # PROTECT: a deleted team would otherwise silently widen the rule to every rep.
+    target_team = models.ForeignKey(
+        "crm.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     target_level = models.CharField(_("target rep level"), max_length=10, blank=True)
     target_reps = models.ManyToManyField("crm.Rep", through="RuleTarget", blank=True, related_name="+")
-    on_no_eligible = models.CharField(max_length=15, choices=OnNoEligible.choices, default=OnNoEligible.FALL_THROUGH)
-    default_owner = models.ForeignKey("crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    pool_team = models.ForeignKey("crm.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    on_no_eligible = models.CharField(
+        max_length=15, choices=OnNoEligible.choices, default=OnNoEligible.FALL_THROUGH
+    )
+    default_owner = models.ForeignKey(
+        "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pool_team = models.ForeignKey(
+        "crm.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     options = models.JSONField(default=dict, blank=True)
     hit_count = models.PositiveIntegerField(default=0, editable=False)
     last_matched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("assignment rule")
         constraints = [
-            models.UniqueConstraint(fields=["rule_set"], condition=Q(is_default=True), name="one_default_rule_per_set"),
+            models.UniqueConstraint(
+                fields=["rule_set"], condition=Q(is_default=True), name="one_default_rule_per_set"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -88,6 +102,7 @@ class RuleTarget(models.Model):
     rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="targets")
     rep = models.ForeignKey("crm.Rep", on_delete=models.CASCADE, related_name="+")
     weight = models.PositiveSmallIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "rep"], name="rule_target_unique")]

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from assignment.conditions import LeadFacts, condition_holds, value_jsonable
 from assignment.eligibility import Skip, rep_skip, within_hours
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, Strategy
+from assignment.selectors import rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score
 from crm.models import Rep, Team
 from leads.models import Lead, LeadEvent, LeadType, Source
@@ -54,24 +55,13 @@ class RoutingDecision:
         return self.event is not None
 
 
-def rules_for_trigger(*, trigger: str) -> tuple[RuleSet | None, list[AssignmentRule]]:
-    """The active rule set for a trigger and its rules in evaluation order (targets preloaded)."""
-    rules = list(
-        AssignmentRule.objects.filter(rule_set__trigger=trigger, rule_set__is_active=True)
-        .select_related("rule_set", "target_team", "pool_team", "default_owner__user")
-        .prefetch_related("targets__rep__user")
-        .order_by("position", "id")
-    )
-    return (rules[0].rule_set if rules else None), rules
-
-
 def _rule_targets(rule: AssignmentRule) -> list:
     cached = getattr(rule, "_prefetched_objects_cache", {}).get("targets")
     if cached is not None:
         return sorted(cached, key=lambda t: t.pk)
     if rule.pk is None:
         return list(getattr(rule, "draft_targets", []))
-    return list(rule.targets.select_related("rep__user").order_by("pk"))
+    return list(rule.targets.order_by("pk"))
 
 
 class RoutingContext:
@@ -115,9 +105,8 @@ class RoutingContext:
         routing transaction may just have changed, and capacity is a hard cap."""
         if not self.lock:
             return
-        qs = RotationCursor.objects.select_for_update().filter(key=ROUTING_MUTEX_KEY)
-        if qs.exists():
-            list(qs)  # exists() does not lock on every backend; a plain fetch does
+        qs = RotationCursor.objects.select_for_update().filter(key=ROUTING_MUTEX_KEY).values_list("pk")
+        if list(qs):
             return
         try:
             with transaction.atomic():
@@ -130,8 +119,8 @@ class RoutingContext:
     def facts(self) -> LeadFacts:
         if self._facts is None:
             self._facts = LeadFacts(
-                sources={s.pk: s for s in Source.objects.all()},
-                lead_types={t.pk: t for t in LeadType.objects.all()},
+                sources=lambda: {s.pk: s for s in Source.objects.only("pk", "code", "heat", "channel")},
+                lead_types=lambda: {t.pk: t for t in LeadType.objects.only("pk", "code")},
             )
         return self._facts
 
@@ -228,7 +217,9 @@ class RoutingContext:
                     stats[pk] = (round(sum(values) / len(values), 2), len(values))
             else:
                 rows = (
-                    Lead.objects.filter(owner_id__in=ids, status__in=Lead.TERMINAL_STATUSES, closed_at__gte=since)
+                    Lead.objects.filter(
+                        owner_id__in=ids, status__in=Lead.TERMINAL_STATUSES, closed_at__gte=since
+                    )
                     .values("owner_id")
                     .annotate(total=Count("id"), won=Count("id", filter=Q(status=Lead.Status.CONVERTED)))
                     .values_list("owner_id", "total", "won")
@@ -278,7 +269,8 @@ def _conditions_check(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, ent
                 break
         if not hits:
             entry["failed_any"] = [
-                {**_cond(c), "actual": value_jsonable(ctx.facts.value(lead, c.get("field") or ""))} for c in any_of
+                {**_cond(c), "actual": value_jsonable(ctx.facts.value(lead, c.get("field") or ""))}
+                for c in any_of
             ]
             return False
         matched += hits
@@ -309,8 +301,11 @@ def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], di
         ids = ctx.scope(("reps", (rule.default_owner_id,)), Q(pk=rule.default_owner_id))
         return ids, {}
     if rule.target_team_id:
-        team = rule.target_team
-        ids = ctx.scope(("team", rule.target_team_id, rule.target_level), Q(team_id=rule.target_team_id) & level_q & active)
+        team = ctx.teams.get(rule.target_team_id)
+        ids = ctx.scope(
+            ("team", rule.target_team_id, rule.target_level),
+            Q(team_id=rule.target_team_id) & level_q & active,
+        )
         if rule.strategy == Strategy.DIRECT and team is not None and team.lead_id:
             lead_ids = ctx.scope(("user", team.lead_id), Q(user_id=team.lead_id) & active)
             ids = lead_ids + [pk for pk in ids if pk not in lead_ids]
@@ -339,7 +334,9 @@ def _candidate_row(cand: Candidate, skip) -> dict:
     return row
 
 
-def _pick(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict, *, cursor_key: str) -> Rep | None:
+def _pick(
+    rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict, *, cursor_key: str
+) -> Rep | None:
     order, weights = _scope_for(rule, ctx)
     options = rule.options if isinstance(rule.options, dict) else {}
     stats = {}
@@ -456,7 +453,9 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
     if strategy not in PICKING:
         entry["error"] = f"unknown strategy {strategy!r}"
         return None
-    rep = _pick(rule, lead, ctx, entry, cursor_key=f"{ctx.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}")
+    options = rule.options if isinstance(rule.options, dict) else {}
+    key = options.get("cursor_key") or f"{ctx.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}"
+    rep = _pick(rule, lead, ctx, entry, cursor_key=key)
     if rep is None:
         return None
     decision.status = Lead.Status.ASSIGNED
@@ -509,8 +508,12 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
             return _result(decision, ctx, why)
         entry["outcome"] = "no_eligible"
         if rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL or rule.is_default:
-            decision = RoutingDecision(lead=lead, status="", rule=rule, strategy=rule.strategy, explanation=explanation)
-            _pool(decision, team=_team(ctx, rule.pool_team_id or rule.target_team_id), reason="no_eligible_rep")
+            decision = RoutingDecision(
+                lead=lead, status="", rule=rule, strategy=rule.strategy, explanation=explanation
+            )
+            _pool(
+                decision, team=_team(ctx, rule.pool_team_id or rule.target_team_id), reason="no_eligible_rep"
+            )
             return _result(decision, ctx, "nobody eligible")
     decision = RoutingDecision(lead=lead, status="", explanation=explanation)
     explanation["fallback"] = "no_rule_set" if ctx.rule_set is None else "no_default"

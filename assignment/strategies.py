@@ -133,7 +133,12 @@ def profile_score(*, rep: Rep, lead, options: dict) -> tuple[int, list[str]]:
     A budget at or above options.senior_budget (default 50) counts for senior and expert reps."""
     points = {**PROFILE_POINTS, **(options.get("profile_points") or {})}
     score, matched = 0, []
-    for attr, skill in (("region", "regions"), ("industry", "industries"), ("product", "products"), ("language", "languages")):
+    for attr, skill in (
+        ("region", "regions"),
+        ("industry", "industries"),
+        ("product", "products"),
+        ("language", "languages"),
+    ):
         value = str(getattr(lead, attr, "") or "").strip().casefold()
         if value and value in _lower(getattr(rep, skill)):
             score += int(points.get(attr, 0))

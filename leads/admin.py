@@ -1,6 +1,40 @@
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.forms import ConfirmImportForm, ImportForm
 
-from leads.models import Activity, IdempotencyKey, ImportJob, Lead, LeadEvent, LeadType, ScoreBand, ScoringRule, Source
+from leads.models import (
+    Activity,
+    IdempotencyKey,
+    ImportJob,
+    Lead,
+    LeadEvent,
+    LeadType,
+    ScoreBand,
+    ScoringRule,
+    Source,
+)
+from leads.resources import LeadResource, SpreadsheetCSV, SpreadsheetXLSX
+from leads.services import source_token_rotate
+
+# Uploads larger than this are imported by a django-q2 task (ImportJob) instead of in the request.
+ADMIN_IMPORT_SYNC_MAX_BYTES = getattr(settings, "ADMIN_IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024)
+
+
+def _token_page(request, *, sources_tokens, opts):
+    """The only place a plaintext token is ever shown (it is stored hashed)."""
+    return TemplateResponse(
+        request,
+        "leads/admin/token_shown.html",
+        {**admin.site.each_context(request), "opts": opts, "title": _("API token"), "tokens": sources_tokens},
+    )
 
 
 @admin.register(Source)
@@ -8,6 +42,19 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "channel", "heat", "active", "token_prefix"]
     list_filter = ["channel", "heat", "active"]
     search_fields = ["code", "name"]
+    readonly_fields = ["token_prefix"]
+    actions = ["token_rotate"]
+
+    @admin.action(description=_("Issue a new API token (the old one stops working)"))
+    def token_rotate(self, request, queryset):
+        tokens = [(source, source_token_rotate(source=source)) for source in queryset]
+        return _token_page(request, sources_tokens=tokens, opts=self.model._meta)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """A new source gets its token right away, shown this once."""
+        return _token_page(
+            request, sources_tokens=[(obj, source_token_rotate(source=obj))], opts=self.model._meta
+        )
 
 
 @admin.register(LeadType)
@@ -28,23 +75,105 @@ class ActivityInline(admin.TabularInline):
         return False
 
 
+class LeadImportForm(ImportForm):
+    source = forms.ModelChoiceField(queryset=Source.objects.filter(active=True), label=_("Source"))
+
+
+class LeadConfirmImportForm(ConfirmImportForm):
+    source = forms.ModelChoiceField(queryset=Source.objects.filter(active=True), widget=forms.HiddenInput)
+
+
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ImportExportMixin, admin.ModelAdmin):
     list_display = ["id", "name", "company", "status", "owner", "tier", "score", "source", "created_at"]
     list_filter = ["status", "tier", "source", "region"]
     search_fields = ["name", "company", "phone_normalized", "email_normalized"]
     list_select_related = ["owner__user", "source"]
     show_full_result_count = False
     raw_id_fields = ["owner", "previous_owner"]
-    readonly_fields = ["status", "owner", "previous_owner", "score", "tier"]
+    readonly_fields = ["status", "owner", "previous_owner", "score", "tier", "score_breakdown_display"]
     inlines = [ActivityInline]
+    # Import and export (django-import-export): the import runs the intake pipeline.
+    resource_classes = [LeadResource]
+    import_form_class = LeadImportForm
+    confirm_form_class = LeadConfirmImportForm
+    import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
+    export_formats = [SpreadsheetCSV, SpreadsheetXLSX]
+
+    @admin.display(description=_("score breakdown"))
+    def score_breakdown_display(self, obj):
+        """Which rule gave how many points (escaped: rule names are user input)."""
+        items = obj.score_breakdown or []
+        if not items:
+            return _("no rule gave points")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td style='text-align:right'>{}</td></tr>",
+            ((item.get("rule", "?"), f"{int(item.get('points', 0)):+d}") for item in items),
+        )
+        return format_html(
+            "<table>{}<tr><th>{}</th><th style='text-align:right'>{}</th></tr></table>",
+            rows,
+            _("total"),
+            obj.score,
+        )
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["source"] = import_form.cleaned_data["source"].pk
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        if form is not None and "source" in getattr(form, "cleaned_data", {}):
+            kwargs["source"] = form.cleaned_data["source"]
+        return kwargs
+
+    def import_action(self, request, **kwargs):
+        """Big uploads become a background ImportJob instead of holding the request."""
+        upload = request.FILES.get("import_file") if request.method == "POST" else None
+        if (
+            upload is not None
+            and upload.size > ADMIN_IMPORT_SYNC_MAX_BYTES
+            and self.has_import_permission(request)
+        ):
+            form = LeadImportForm(
+                self.get_import_formats(),
+                self.get_import_resource_classes(request),
+                data=request.POST,
+                files=request.FILES,
+            )
+            source_id = request.POST.get("source")
+            source = (
+                Source.objects.filter(pk=source_id, active=True).first()
+                if source_id and source_id.isdigit()
+                else None
+            )
+            if source is not None:
+                job = import_job_queue(source=source, upload=upload, user=request.user)
+                messages.info(request, _("The file is large: it is being imported in the background."))
+                return HttpResponseRedirect(reverse("admin:leads_importjob_change", args=[job.pk]))
+            del form
+        return super().import_action(request, **kwargs)
 
 
 @admin.register(LeadEvent)
 class LeadEventAdmin(admin.ModelAdmin):
     """The audit log: readable, never editable or deletable."""
 
-    list_display = ["at", "lead", "kind", "from_status", "to_status", "from_owner", "to_owner", "actor", "reason"]
+    list_display = [
+        "at",
+        "lead",
+        "kind",
+        "from_status",
+        "to_status",
+        "from_owner",
+        "to_owner",
+        "actor",
+        "reason",
+    ]
     list_filter = ["kind", "to_status"]
     list_select_related = ["lead", "from_owner__user", "to_owner__user", "actor"]
     show_full_result_count = False
@@ -80,9 +209,76 @@ class ScoreBandAdmin(admin.ModelAdmin):
     list_display = ["tier", "min_score", "action"]
 
 
+def import_job_queue(*, source, upload, user) -> ImportJob:
+    """Save the upload as an ImportJob and queue its task once the row is committed."""
+    from django_q.tasks import async_task
+
+    job = ImportJob.objects.create(source=source, file=upload, file_name=upload.name[:255], created_by=user)
+    transaction.on_commit(
+        lambda: async_task("leads.tasks.import_job_run", job.pk, task_name=f"import-job-{job.pk}")
+    )
+    return job
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "file_name", "source", "status", "processed_rows", "imported", "merged", "rejected"]
+    """Background imports: upload here (or a large file on the lead import page) and watch the
+    progress; the rejects report (original rows + reason) is downloadable when done."""
+
+    list_display = [
+        "created_at",
+        "file_name",
+        "source",
+        "status",
+        "progress",
+        "imported",
+        "merged",
+        "rejected",
+        "report",
+    ]
+    fields = [
+        "source",
+        "file",
+        "status",
+        "progress",
+        "imported",
+        "merged",
+        "rejected",
+        "report",
+        "error",
+        "finished_at",
+    ]
+    readonly_fields = [
+        "status",
+        "progress",
+        "imported",
+        "merged",
+        "rejected",
+        "report",
+        "error",
+        "finished_at",
+    ]
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        if obj.total_rows:
+            return f"{obj.processed_rows:,} / ~{obj.total_rows:,}"
+        return f"{obj.processed_rows:,}"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "source", "file"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        obj.created_by = request.user
+        obj.file_name = (obj.file.name or "")[:255]
+        super().save_model(request, obj, form, change)
+        from django_q.tasks import async_task
+
+        transaction.on_commit(
+            lambda: async_task("leads.tasks.import_job_run", obj.pk, task_name=f"import-job-{obj.pk}")
+        )
 
 
 admin.site.register(IdempotencyKey)

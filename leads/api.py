@@ -103,12 +103,19 @@ def source_api(view: Callable) -> Callable:
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
             return JsonResponse(
-                {"errors": {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}}, status=400
+                {"errors": {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}},
+                status=400,
             )
         if not key:
             status, data = view(request, source=source, payload=payload)
             return JsonResponse(data, status=status)
-        return _idempotent(request, source=source, key=key, body=body, call=lambda: view(request, source=source, payload=payload))
+        return _idempotent(
+            request,
+            source=source,
+            key=key,
+            body=body,
+            call=lambda: view(request, source=source, payload=payload),
+        )
 
     return wrapper
 
@@ -134,7 +141,12 @@ def _idempotent(request: HttpRequest, *, source: Source, key: str, body: bytes, 
             status, data = call()
             if 200 <= status < 300:
                 IdempotencyKey.objects.create(
-                    source=source, key=key, request_hash=request_hash, status_code=status, body=data, created_at=timezone.now()
+                    source=source,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    body=data,
+                    created_at=timezone.now(),
                 )
     except IntegrityError:
         stored = IdempotencyKey.objects.filter(source=source, key=key).first()
@@ -146,7 +158,9 @@ def _idempotent(request: HttpRequest, *, source: Source, key: str, body: bytes, 
 
 def lead_body(lead: Lead) -> dict:
     """What callers learn about a lead: where it stands and who decided."""
-    event = LeadEvent.objects.filter(lead=lead, rule__isnull=False).select_related("rule").order_by("-id").first()
+    event = (
+        LeadEvent.objects.filter(lead=lead, rule__isnull=False).select_related("rule").order_by("-id").first()
+    )
     owner = lead.owner.user.username if lead.owner_id else None
     return {
         "id": lead.pk,
@@ -166,7 +180,11 @@ def leads_create(request: HttpRequest, *, source: Source, payload: dict) -> tupl
     result = lead_intake(data=payload, source=source)
     if result.errors:
         return 400, {"errors": result.errors}
-    return (201 if result.created else 200), {**lead_body(result.lead), "created": result.created, "merged": result.merged}
+    return (201 if result.created else 200), {
+        **lead_body(result.lead),
+        "created": result.created,
+        "merged": result.merged,
+    }
 
 
 @source_api

@@ -48,7 +48,9 @@ class LeadIntakeForm(forms.Form):
         sources: Mapping[str, Source] | None = None,
     ):
         super().__init__(data)
-        self.lead_types = lead_types if lead_types is not None else {t.code: t for t in LeadType.objects.all()}
+        self.lead_types = (
+            lead_types if lead_types is not None else {t.code: t for t in LeadType.objects.all()}
+        )
         self._sources = sources
 
     def _clean_fields(self) -> None:
@@ -60,7 +62,7 @@ class LeadIntakeForm(forms.Form):
         data = self.data
         for name, field in self.fields.items():
             try:
-                self.cleaned_data[name] = field.clean(data.get(name, ""))
+                self.cleaned_data[name] = field.clean(_scalar(data.get(name, "")))
                 hook = getattr(self, f"clean_{name}", None)
                 if hook is not None:
                     self.cleaned_data[name] = hook()
@@ -74,7 +76,9 @@ class LeadIntakeForm(forms.Form):
             return ""
         normalized = normalize.phone_normalize(raw)
         if normalized is None:
-            raise forms.ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw[:40]})
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid phone number."), params={"value": raw[:40]}
+            )
         self.cleaned_data["phone_normalized"] = normalized
         return raw
 
@@ -84,7 +88,9 @@ class LeadIntakeForm(forms.Form):
             return ""
         normalized = normalize.email_normalize(raw)
         if normalized is None:
-            raise forms.ValidationError(_("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]})
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]}
+            )
         return normalized
 
     def clean_region(self) -> str:
@@ -130,7 +136,9 @@ class LeadIntakeForm(forms.Form):
             return None
         sources = self._sources
         source = (
-            sources.get(code) if sources is not None else Source.objects.filter(code=code, active=True).first()
+            sources.get(code)
+            if sources is not None
+            else Source.objects.filter(code=code, active=True).first()
         )
         if source is None:
             raise forms.ValidationError(_("Unknown source “%(value)s”."), params={"value": code[:50]})
@@ -143,6 +151,13 @@ class LeadIntakeForm(forms.Form):
         if not cleaned.get("phone_normalized") and not cleaned.get("email"):
             self.add_error(None, _("A lead needs a valid phone number or e-mail address."))
         return cleaned
+
+
+def _scalar(value):
+    """JSON bodies may put a list or an object where text belongs: a field error, not a crash."""
+    if isinstance(value, list | dict | tuple):
+        raise forms.ValidationError(_("Expected a single value, not a list or an object."))
+    return value
 
 
 class _SharedFields(dict):
@@ -165,14 +180,33 @@ class ActivityIntakeForm(forms.Form):
     email = forms.CharField(max_length=254, required=False)
     kind = forms.ChoiceField(choices=Activity.Kind.choices)
     actor = forms.ChoiceField(
-        choices=[(Activity.Actor.CUSTOMER, Activity.Actor.CUSTOMER.label), (Activity.Actor.SYSTEM, Activity.Actor.SYSTEM.label)],
+        choices=[
+            (Activity.Actor.CUSTOMER, Activity.Actor.CUSTOMER.label),
+            (Activity.Actor.SYSTEM, Activity.Actor.SYSTEM.label),
+        ],
         required=False,
     )
     occurred_at = forms.DateTimeField(required=False)
     note = forms.CharField(max_length=5000, required=False)
     outcome = forms.CharField(max_length=100, required=False)
     data = forms.JSONField(required=False)
-    lead = forms.JSONField(required=False, help_text=_("Lead fields used when the activity may create the lead."))
+    lead = forms.JSONField(
+        required=False, help_text=_("Lead fields used when the activity may create the lead.")
+    )
+
+    def _clean_fields(self) -> None:
+        """Django's loop, with a field error for a list or object where a scalar belongs."""
+        for name, field in self.fields.items():
+            try:
+                value = self.data.get(name)
+                if not isinstance(field, forms.JSONField):
+                    value = _scalar(value)
+                self.cleaned_data[name] = field.clean(value)
+                hook = getattr(self, f"clean_{name}", None)
+                if hook is not None:
+                    self.cleaned_data[name] = hook()
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "")
@@ -180,7 +214,9 @@ class ActivityIntakeForm(forms.Form):
             return ""
         normalized = normalize.phone_normalize(raw)
         if normalized is None:
-            raise forms.ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw[:40]})
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid phone number."), params={"value": raw[:40]}
+            )
         return normalized
 
     def clean_email(self) -> str:
@@ -189,7 +225,9 @@ class ActivityIntakeForm(forms.Form):
             return ""
         normalized = normalize.email_normalize(raw)
         if normalized is None:
-            raise forms.ValidationError(_("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]})
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]}
+            )
         return normalized
 
     def clean_actor(self) -> str:
@@ -247,18 +285,25 @@ def intake_row_split(row: Mapping) -> tuple[dict[str, str], dict[str, str], dict
                 extra[normalize.text_clean(extra_key)[:100]] = extra_value
             continue
         if key in known:
-            data[key] = value if isinstance(value, bool) else normalize.text_clean(value)
+            data[key] = value if isinstance(value, bool | list | dict) else normalize.text_clean(value)
             continue
         cleaned_key = normalize.text_clean(key)[:100]
+        if not isinstance(value, str):
+            if cleaned_key and value not in (None, "", [], {}):
+                extra[cleaned_key] = value
+            continue
         cleaned = normalize.text_clean(value)
         if not cleaned_key or not cleaned:
             continue
         if len(cleaned) > EXTRA_VALUE_MAX_LENGTH:
             errors[cleaned_key] = [
-                str(_("Ensure this value has at most %(limit)d characters (it has %(count)d).") % {
-                    "limit": EXTRA_VALUE_MAX_LENGTH,
-                    "count": len(cleaned),
-                })
+                str(
+                    _("Ensure this value has at most %(limit)d characters (it has %(count)d).")
+                    % {
+                        "limit": EXTRA_VALUE_MAX_LENGTH,
+                        "count": len(cleaned),
+                    }
+                )
             ]
             continue
         extra[cleaned_key] = cleaned

@@ -29,7 +29,18 @@ SAMPLE_BYTES = 64 * 1024
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("姓名", "联系人", "名字", "客户姓名", "客户名称", "联系人姓名", "name", "contact", "contactname", "fullname"),
+    "name": (
+        "姓名",
+        "联系人",
+        "名字",
+        "客户姓名",
+        "客户名称",
+        "联系人姓名",
+        "name",
+        "contact",
+        "contactname",
+        "fullname",
+    ),
     "phone": (
         "手机",
         "手机号",
@@ -47,12 +58,44 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "cellphone",
     ),
     "email": ("邮箱", "电子邮箱", "邮件", "电子邮件", "邮箱地址", "email", "e-mail", "mail", "emailaddress"),
-    "company": ("公司", "公司名称", "单位", "企业", "企业名称", "工作单位", "company", "companyname", "organization"),
-    "region": ("地区", "省份", "城市", "所在地区", "所在地", "区域", "省市", "region", "province", "city", "area"),
+    "company": (
+        "公司",
+        "公司名称",
+        "单位",
+        "企业",
+        "企业名称",
+        "工作单位",
+        "company",
+        "companyname",
+        "organization",
+    ),
+    "region": (
+        "地区",
+        "省份",
+        "城市",
+        "所在地区",
+        "所在地",
+        "区域",
+        "省市",
+        "region",
+        "province",
+        "city",
+        "area",
+    ),
     "industry": ("行业", "所属行业", "industry"),
     "product": ("产品", "意向产品", "product", "interest"),
     "role": ("职位", "职务", "岗位", "头衔", "title", "role", "jobtitle", "position"),
-    "company_size": ("规模", "公司规模", "企业规模", "人数", "员工人数", "companysize", "size", "employees", "headcount"),
+    "company_size": (
+        "规模",
+        "公司规模",
+        "企业规模",
+        "人数",
+        "员工人数",
+        "companysize",
+        "size",
+        "employees",
+        "headcount",
+    ),
     "budget": ("预算", "budget"),
     "source": ("来源", "渠道", "线索来源", "source", "channel"),
     "lead_type": ("线索类型", "类型", "leadtype", "type"),
@@ -128,33 +171,46 @@ def table_open(stream: IO[bytes], *, name: str = "") -> LeadTable:
 def encoding_detect(sample: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text") or GB18030 (GBK/GB2312
     files from Chinese Excel/WPS), told apart by BOM, by a strict UTF-8 decode and otherwise
-    by charset-normalizer."""
+    by charset-normalizer. Raises ImportFileError for binary data."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    nul_share = sample.count(0) / len(sample)
-    if nul_share < 0.05:
-        cut = sample.rfind(b"\n") + 1 if len(sample) == SAMPLE_BYTES and b"\n" in sample else len(sample)
-        try:
-            sample[:cut].decode("utf-8")
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-    best = from_bytes(sample, cp_isolation=["utf_8", "gb18030", "utf_16_le", "utf_16_be", "big5", "latin_1"]).best()
-    if best is None or (nul_share >= 0.05 and not best.encoding.startswith("utf_16")):
+    if sample.count(0) / len(sample) >= 0.3:
+        # Text with a NUL in every other byte is UTF-16 without a BOM; anything else is binary.
+        best = from_bytes(sample, cp_isolation=["utf_16_le", "utf_16_be"]).best()
+        if best is None or not _looks_like_text(str(best)):
+            raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.")
+        return best.encoding.replace("_", "-")
+    stripped = sample.replace(b"\x00", b"")
+    cut = stripped.rfind(b"\n") + 1 if len(sample) == SAMPLE_BYTES and b"\n" in stripped else len(stripped)
+    try:
+        text = stripped[:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(stripped, cp_isolation=["utf_8", "gb18030", "big5", "latin_1"]).best()
+        if best is None:
+            raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.") from None
+        encoding, text = best.encoding, str(best)
+        if encoding in _GB_FAMILY or encoding in ("big5", "latin_1"):
+            # Chinese spreadsheets are GB unless they prove otherwise; GB18030 decodes GBK exactly.
+            try:
+                text = stripped[:cut].decode("gb18030")
+                encoding = "gb18030"
+            except UnicodeDecodeError:
+                pass
+        encoding = encoding.replace("_", "-")
+    else:
+        encoding = "utf-8"
+    if not _looks_like_text(text):
         raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.")
-    encoding = best.encoding.replace("_", "-")
-    if best.encoding in _GB_FAMILY:
-        return "gb18030"
-    if encoding in ("latin-1", "big5"):
-        # Chinese spreadsheets are GB unless they prove otherwise; GB18030 decodes GBK exactly.
-        try:
-            sample.decode("gb18030")
-            return "gb18030"
-        except UnicodeDecodeError:
-            return encoding
     return encoding
+
+
+def _looks_like_text(text: str) -> bool:
+    if not text:
+        return False
+    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n")
+    return control / len(text) < 0.05
 
 
 def _lines_decode(stream: IO[bytes], *, encoding: str) -> Iterator[str]:
@@ -176,8 +232,8 @@ def _lines_decode(stream: IO[bytes], *, encoding: str) -> Iterator[str]:
 
 def _csv_open(stream: IO[bytes], *, encoding: str) -> LeadTable:
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    if encoding == "utf-16":
-        text = io.TextIOWrapper(stream, encoding="utf-16", errors="surrogateescape", newline="")
+    if encoding.startswith("utf-16"):
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
         lines: Iterator[str] = (line.replace("\x00", "") for line in text)
     else:
         if encoding == "utf-8-sig":
@@ -227,14 +283,20 @@ def _csv_rows(reader, *, headers: list[str], keys: list[str]) -> Iterator[dict[s
         except StopIteration:
             return
         except csv.Error as exc:
-            yield {"_row": reader.line_num, "_original": {"line": reader.line_num}, "_error": f"unreadable row: {exc}"}
+            yield {
+                "_row": reader.line_num,
+                "_original": {"line": reader.line_num},
+                "_error": f"unreadable row: {exc}",
+            }
             continue
         if not any(cell.strip() for cell in cells):
             continue
         yield _row_build(cells, headers=headers, keys=keys, width=width, number=reader.line_num)
 
 
-def _row_build(cells: list[str], *, headers: list[str], keys: list[str], width: int, number: int) -> dict[str, Any]:
+def _row_build(
+    cells: list[str], *, headers: list[str], keys: list[str], width: int, number: int
+) -> dict[str, Any]:
     while len(cells) > width and not str(cells[-1]).strip():
         cells = cells[:-1]
     original = dict(zip(headers, cells, strict=False))

@@ -38,7 +38,10 @@ def openapi_document() -> dict:
     lead_props["company_size"]["description"] = "Head count: 300, 100-499 (lower bound is used) or 1000+."
     lead_props["lead_type"]["description"] = "Code of a LeadType."
     lead_props["is_referral"] = {"type": ["boolean", "string"]}
-    lead_props["extra"] = {"type": "object", "description": "Anything else; unknown top-level keys land here too."}
+    lead_props["extra"] = {
+        "type": "object",
+        "description": "Anything else; unknown top-level keys land here too.",
+    }
     activity_props = {
         "lead_id": {"type": "integer"},
         "phone": {"type": "string", "maxLength": 40},
@@ -59,14 +62,21 @@ def openapi_document() -> dict:
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
-            "status": {"type": "string", "enum": ["new", "nurturing", "pooled", "assigned", "silent", "converted", "lost"]},
+            "status": {
+                "type": "string",
+                "enum": ["new", "nurturing", "pooled", "assigned", "silent", "converted", "lost"],
+            },
             "tier": {"type": "string", "enum": ["high", "medium", "low"]},
             "score": {"type": "integer"},
             "score_breakdown": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"rule": {"type": "string"}, "rule_id": {"type": "integer"}, "points": {"type": "integer"}},
+                    "properties": {
+                        "rule": {"type": "string"},
+                        "rule_id": {"type": "integer"},
+                        "points": {"type": "integer"},
+                    },
                 },
             },
             "owner": {"type": ["string", "null"], "description": "Username of the owning rep."},
@@ -75,10 +85,19 @@ def openapi_document() -> dict:
     }
     common = {
         "400": {"description": "Invalid fields", "content": {"application/json": {"schema": _FIELD_ERRORS}}},
-        "401": {"description": "Missing or invalid source token", "content": {"application/json": {"schema": _ERROR}}},
+        "401": {
+            "description": "Missing or invalid source token",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
         "413": {"description": "Body too large", "content": {"application/json": {"schema": _ERROR}}},
-        "415": {"description": "Body is not application/json", "content": {"application/json": {"schema": _ERROR}}},
-        "422": {"description": "Idempotency-Key reused with another body", "content": {"application/json": {"schema": _ERROR}}},
+        "415": {
+            "description": "Body is not application/json",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
+        "422": {
+            "description": "Idempotency-Key reused with another body",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
         "429": {"description": "Rate limit of the source exceeded (see Retry-After)"},
     }
     idempotency = {
@@ -93,7 +112,9 @@ def openapi_document() -> dict:
         "info": {"title": "Leadflow intake API", "version": "1.0.0"},
         "servers": [{"url": "/api/v1"}],
         "components": {
-            "securitySchemes": {"sourceToken": {"type": "http", "scheme": "bearer", "description": "A Source's API token"}},
+            "securitySchemes": {
+                "sourceToken": {"type": "http", "scheme": "bearer", "description": "A Source's API token"}
+            },
             "schemas": {"Lead": lead_out},
         },
         "security": [{"sourceToken": []}],
@@ -104,16 +125,22 @@ def openapi_document() -> dict:
                     "parameters": [idempotency],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"type": "object", "properties": lead_props}}},
+                        "content": {
+                            "application/json": {"schema": {"type": "object", "properties": lead_props}}
+                        },
                     },
                     "responses": {
                         "201": {
                             "description": "Created",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lead"}}},
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Lead"}}
+                            },
                         },
                         "200": {
                             "description": "Merged into an existing lead",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lead"}}},
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Lead"}}
+                            },
                         },
                         **common,
                     },
@@ -125,7 +152,15 @@ def openapi_document() -> dict:
                     "parameters": [idempotency],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"type": "object", "properties": activity_props, "required": ["kind"]}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": activity_props,
+                                    "required": ["kind"],
+                                }
+                            }
+                        },
                     },
                     "responses": {
                         "201": {
@@ -137,7 +172,10 @@ def openapi_document() -> dict:
                                         "properties": {
                                             "activity_id": {"type": "integer"},
                                             "lead_created": {"type": "boolean"},
-                                            "tier_change": {"type": ["array", "null"], "items": {"type": "string"}},
+                                            "tier_change": {
+                                                "type": ["array", "null"],
+                                                "items": {"type": "string"},
+                                            },
                                             "lead": {"$ref": "#/components/schemas/Lead"},
                                         },
                                     }

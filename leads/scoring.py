@@ -28,7 +28,9 @@ class ScoringContext:
 
     @property
     def behavioural_kinds(self) -> set[str]:
-        return {r.activity_kind for r in self.rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind}
+        return {
+            r.activity_kind for r in self.rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind
+        }
 
     def action_for(self, tier: str) -> str:
         return band_action(tier, bands=self.bands)
@@ -84,7 +86,9 @@ def _number(value: Any) -> Decimal | None:
 
 def _same(left: Any, right: Any) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
-        return bool(left) == (right if isinstance(right, bool) else str(right).lower() in {"1", "true", "yes"})
+        return bool(left) == (
+            right if isinstance(right, bool) else str(right).lower() in {"1", "true", "yes"}
+        )
     a, b = _number(left), _number(right)
     if a is not None and b is not None:
         return a == b
@@ -153,7 +157,9 @@ def lead_score(
     if activities is None:
         kinds = {r.activity_kind for r in behavioural}
         activities = (
-            list(lead.activities.filter(kind__in=kinds).only("kind", "occurred_at")) if kinds and lead.pk else []
+            list(lead.activities.filter(kind__in=kinds).only("kind", "occurred_at"))
+            if kinds and lead.pk
+            else []
         )
     by_kind: dict[str, list[datetime]] = {}
     for activity in activities:
@@ -163,7 +169,9 @@ def lead_score(
     for rule in rules:
         if rule.kind == ScoringRule.Kind.EXPLICIT:
             if rule.field and explicit_rule_matches(rule, lead):
-                breakdown.append({"rule": rule.name, "rule_id": rule.pk, "points": _capped(rule.points, rule.cap)})
+                breakdown.append(
+                    {"rule": rule.name, "rule_id": rule.pk, "points": _capped(rule.points, rule.cap)}
+                )
             continue
         if not rule.activity_kind:
             continue

@@ -288,7 +288,9 @@ def lead_event_record(
     )
 
 
-def lead_events_record_bulk(events: Iterable[dict], *, actor=None, now: datetime | None = None) -> list[LeadEvent]:
+def lead_events_record_bulk(
+    events: Iterable[dict], *, actor=None, now: datetime | None = None
+) -> list[LeadEvent]:
     """The set-wise form of lead_event_record: one INSERT for a batch of audit entries.
 
     Each item is the keyword arguments lead_event_record takes (lead, kind, reason, rule, data).
@@ -355,7 +357,9 @@ def activity_record(
     if lead.last_activity_at is None or occurred_at > lead.last_activity_at:
         lead.last_activity_at = occurred_at
         changed.append("last_activity_at")
-    if actor == Activity.Actor.REP and (lead.last_rep_activity_at is None or occurred_at > lead.last_rep_activity_at):
+    if actor == Activity.Actor.REP and (
+        lead.last_rep_activity_at is None or occurred_at > lead.last_rep_activity_at
+    ):
         lead.last_rep_activity_at = occurred_at
         changed.append("last_rep_activity_at")
     old_tier = lead.tier

@@ -19,7 +19,6 @@ POOL_REASON_RELEASED = "released"
 POOL_REASON_CASCADE = "cascade"
 POOL_REASON_RECALLED = "recalled"
 POOL_REASON_CLAIM_LAPSED = "claim_lapsed"
-POOL_REASON_WOKEN = "reactivated"
 
 # Deadlines a rep is warned about before they pass, with the words used in the warning.
 WARNED_DEADLINES = {
@@ -76,7 +75,10 @@ def claim_follow_up_defaults(*, cache: dict) -> dict[str, timedelta]:
     return _memo(
         cache,
         "claim_follow_up",
-        lambda: {level: timedelta(hours=hours) for level, hours in ClaimPolicy.objects.values_list("level", "follow_up_hours")},
+        lambda: {
+            level: timedelta(hours=hours)
+            for level, hours in ClaimPolicy.objects.values_list("level", "follow_up_hours")
+        },
     )
 
 
@@ -99,7 +101,11 @@ def stage_extension(lead: Lead, *, cache: dict) -> timedelta:
 
 
 def warn_at_compute(
-    *, deadlines: Iterable[datetime | None], lead_time: timedelta | None, now: datetime, include_imminent: bool
+    *,
+    deadlines: Iterable[datetime | None],
+    lead_time: timedelta | None,
+    now: datetime,
+    include_imminent: bool,
 ) -> datetime | None:
     """When to warn next. Deadlines already inside the lead time are warned about at once only
     when a new holding starts (include_imminent); otherwise they were warned about already."""
@@ -116,7 +122,13 @@ def _plus(now: datetime, window: timedelta | None) -> datetime | None:
 
 
 def clocks_for_transition(
-    lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict, kind: str | None = None
+    lead: Lead,
+    *,
+    from_status: str,
+    from_owner_id: int | None,
+    now: datetime,
+    cache: dict,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The clock values after a transition (lead already carries its new owner and status)."""
     status = lead.status
@@ -137,15 +149,22 @@ def clocks_for_transition(
         values["first_contact_due"] = None if contacted else _plus(now, policy.get("first_contact_sla"))
         values["progress_due"] = _plus(now, policy.get("progress_window"))
         validity = policy.get("validity")
-        values["valid_until"] = now + validity + stage_extension(lead, cache=cache) if validity is not None else None
-        # A claim is a pooled lead taken by a rep; the sweep checks the event kind before it
-        # penalizes, so a lead routed out of the pool never costs its new holder a penalty.
-        if from_status == Lead.Status.POOLED and kind in (None, "claim"):
+        values["valid_until"] = (
+            now + validity + stage_extension(lead, cache=cache) if validity is not None else None
+        )
+        # A claim starts the claim clock. The claim service passes claim_due itself (a pooled
+        # lead has none, so a value here came from the caller); a policy window overrides it.
+        # Routing out of the pool passes none and starts no claim clock.
+        claimed = from_status == Lead.Status.POOLED and (kind == "claim" or lead.claim_due is not None)
+        if claimed:
             follow_up = policy.get("claim_follow_up")
-            if follow_up is None:
+            if follow_up is not None:
+                values["claim_due"] = now + follow_up
+            elif lead.claim_due is not None:
+                values["claim_due"] = lead.claim_due
+            else:
                 level = rep_levels(cache=cache).get(lead.owner_id, "")
-                follow_up = claim_follow_up_defaults(cache=cache).get(level)
-            values["claim_due"] = _plus(now, follow_up)
+                values["claim_due"] = _plus(now, claim_follow_up_defaults(cache=cache).get(level))
         values["warn_at"] = warn_at_compute(
             deadlines=[values[name] for name in WARNED_DEADLINES],
             lead_time=policy.get("warning_lead_time"),
@@ -196,7 +215,12 @@ def lead_clocks_on_transition(
     """The transition hook (registered in LifecycleConfig.ready): set the clocks in place and
     return the names of the columns it changed, for the waist's UPDATE."""
     values = clocks_for_transition(
-        lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache, kind=context.get("kind")
+        lead,
+        from_status=from_status,
+        from_owner_id=from_owner_id,
+        now=now,
+        cache=cache,
+        kind=context.get("kind"),
     )
     changed = []
     for name, value in values.items():
@@ -221,7 +245,9 @@ def clocks_rebased(lead: Lead, *, now: datetime, cache: dict, entered_at: dateti
         last_progress = max(start, lead.last_rep_activity_at or start)
         values["progress_due"] = _plus(last_progress, policy.get("progress_window"))
         validity = policy.get("validity")
-        values["valid_until"] = start + validity + stage_extension(lead, cache=cache) if validity is not None else None
+        values["valid_until"] = (
+            start + validity + stage_extension(lead, cache=cache) if validity is not None else None
+        )
         if lead.claim_due is not None:
             values["claim_due"] = _plus(start, policy.get("claim_follow_up")) or lead.claim_due
         deadlines = [values.get(name, getattr(lead, name)) for name in WARNED_DEADLINES]

@@ -59,6 +59,7 @@ def due_before_q(moment: datetime) -> Q:
 class DueFilter(django_filters.ChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("choices", [("soon", _("due within 24 h")), ("overdue", _("overdue"))])
+        kwargs.setdefault("empty_label", _("any"))
         super().__init__(*args, **kwargs)
 
     def filter(self, qs: QuerySet, value):
@@ -85,15 +86,21 @@ class MyLeadFilter(django_filters.FilterSet):
     )
     stage = django_filters.ModelChoiceFilter(
         label=_("stage"),
+        empty_label=_("any"),
         queryset=Stage.objects.select_related("lead_type").order_by("lead_type__name", "position"),
     )
-    tier = django_filters.ChoiceFilter(label=_("tier"), choices=Tier.choices)
-    heat = django_filters.ChoiceFilter(label=_("heat"), field_name="source__heat", choices=Heat.choices)
-    source = django_filters.ModelChoiceFilter(label=_("source"), queryset=Source.objects.all())
+    tier = django_filters.ChoiceFilter(label=_("tier"), empty_label=_("any"), choices=Tier.choices)
+    heat = django_filters.ChoiceFilter(
+        label=_("heat"), empty_label=_("any"), field_name="source__heat", choices=Heat.choices
+    )
+    source = django_filters.ModelChoiceFilter(
+        label=_("source"), empty_label=_("any"), queryset=Source.objects.all()
+    )
     region = django_filters.CharFilter(label=_("region"), lookup_expr="exact")
     due = DueFilter(label=_("deadline"))
     order = django_filters.OrderingFilter(
         label=_("sort"),
+        empty_label=_("most urgent first"),
         fields=(
             ("next_due", "next_due"),
             ("score", "score"),
@@ -116,14 +123,19 @@ class MyLeadFilter(django_filters.FilterSet):
 class PoolFilter(django_filters.FilterSet):
     """Pooled leads a rep may claim: by score, heat, age, region, industry, source."""
 
-    tier = django_filters.ChoiceFilter(label=_("tier"), choices=Tier.choices)
-    heat = django_filters.ChoiceFilter(label=_("heat"), field_name="source__heat", choices=Heat.choices)
-    source = django_filters.ModelChoiceFilter(label=_("source"), queryset=Source.objects.all())
+    tier = django_filters.ChoiceFilter(label=_("tier"), empty_label=_("any"), choices=Tier.choices)
+    heat = django_filters.ChoiceFilter(
+        label=_("heat"), empty_label=_("any"), field_name="source__heat", choices=Heat.choices
+    )
+    source = django_filters.ModelChoiceFilter(
+        label=_("source"), empty_label=_("any"), queryset=Source.objects.all()
+    )
     region = django_filters.CharFilter(label=_("region"), lookup_expr="exact")
     industry = django_filters.CharFilter(label=_("industry"), lookup_expr="exact")
     min_score = django_filters.NumberFilter(label=_("score at least"), field_name="score", lookup_expr="gte")
     order = django_filters.OrderingFilter(
         label=_("sort"),
+        empty_label=_("highest score first"),
         fields=(("score", "score"), ("pooled_at", "pooled_at"), ("created_at", "created_at")),
         field_labels={"score": _("score"), "pooled_at": _("time in pool"), "created_at": _("created")},
     )
@@ -136,7 +148,7 @@ class PoolFilter(django_filters.FilterSet):
 class TeamLeadFilter(django_filters.FilterSet):
     """A team lead's view of the team's open leads."""
 
-    owner = django_filters.ModelChoiceFilter(label=_("owner"), queryset=None)
+    owner = django_filters.ModelChoiceFilter(label=_("owner"), empty_label=_("any"), queryset=None)
     status = django_filters.ChoiceFilter(
         label=_("status"),
         choices=[
@@ -148,6 +160,7 @@ class TeamLeadFilter(django_filters.FilterSet):
     due = DueFilter(label=_("deadline"))
     order = django_filters.OrderingFilter(
         label=_("sort"),
+        empty_label=_("most urgent first"),
         fields=(("next_due", "next_due"), ("score", "score"), ("created_at", "created_at")),
         field_labels={"next_due": _("next deadline"), "score": _("score"), "created_at": _("created")},
     )

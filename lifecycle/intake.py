@@ -115,13 +115,14 @@ def intake_bulk(
     total: int | None = None,
     dry_run: bool = False,
     on_batch: Callable[[IntakeReport], None] | None = None,
+    outcomes: dict[int, str] | None = None,
 ) -> IntakeReport:
     """Many rows, streamed in batches; each batch commits whole or not at all.
 
     A row may carry "_row" (its number in the file) and "_original" (the row as read, for the
     rejects report) and "_error" (a reason the reader already found). With `dry_run` everything
     runs in one transaction that is rolled back, so duplicates across batches still count as
-    merges in the preview.
+    merges in the preview. Pass a dict as `outcomes` to learn each row's fate by row number.
     """
     now = now or timezone.now()
     context = intake_context_load(source=source)
@@ -148,7 +149,9 @@ def intake_bulk(
                 batch_report.total += 1
                 if result.errors:
                     batch_report.rejected += 1
-                    batch_report.rejects.append((row_number, row.get("_original", row), reject_reason(result.errors)))
+                    batch_report.rejects.append(
+                        (row_number, row.get("_original", row), reject_reason(result.errors))
+                    )
                 elif result.created:
                     batch_report.imported += 1
                 else:
@@ -234,10 +237,15 @@ def _batch_intake(
             extra["city"] = city
         source = values.pop("source", None) or context.source
         values["email_normalized"] = values["email"]
-        candidates.append(_Candidate(index=i, row_number=row_number, source=source, values=values, extra=extra))
+        candidates.append(
+            _Candidate(index=i, row_number=row_number, source=source, values=values, extra=extra)
+        )
 
     # 2. dedup against stored leads (one query) and earlier rows of this batch
-    keys = [(c.values["phone_normalized"], c.values["email"], c.source.pk, c.values["external_id"]) for c in candidates]
+    keys = [
+        (c.values["phone_normalized"], c.values["email"], c.source.pk, c.values["external_id"])
+        for c in candidates
+    ]
     _keys_lock({k for phone, email, _, _ in keys for k in (phone, email) if k})
     index: DedupIndex = dedup_index_load(keys) if keys else DedupIndex()
     new_leads: list[Lead] = []
@@ -252,7 +260,13 @@ def _batch_intake(
             external_id=values["external_id"],
         )
         if match is None:
-            lead = Lead(**values, extra=candidate.extra, source=candidate.source, status=Lead.Status.NEW, created_at=now)
+            lead = Lead(
+                **values,
+                extra=candidate.extra,
+                source=candidate.source,
+                status=Lead.Status.NEW,
+                created_at=now,
+            )
             new_leads.append(lead)
             candidate.created = True
         else:
@@ -345,7 +359,9 @@ def _activities_preload(lead_ids: list[int], *, scoring: ScoringContext) -> dict
     if not lead_ids or not kinds:
         return {}
     by_lead: dict[int, list[Activity]] = {}
-    for activity in Activity.objects.filter(lead_id__in=lead_ids, kind__in=kinds).only("lead_id", "kind", "occurred_at"):
+    for activity in Activity.objects.filter(lead_id__in=lead_ids, kind__in=kinds).only(
+        "lead_id", "kind", "occurred_at"
+    ):
         by_lead.setdefault(activity.lead_id, []).append(activity)
     return by_lead
 

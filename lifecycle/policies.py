@@ -65,7 +65,9 @@ def policies_active(*, cache: dict | None = None) -> list[Policy]:
     return rows
 
 
-def policy_resolve(*, lead_type_id: int | None, rep_level: str, heat: str, cache: dict | None = None) -> ResolvedPolicy:
+def policy_resolve(
+    *, lead_type_id: int | None, rep_level: str, heat: str, cache: dict | None = None
+) -> ResolvedPolicy:
     """Merge every matching active policy; an empty policy field matches any value."""
     key = ("resolved", lead_type_id, rep_level or "", heat or "")
     if cache is not None and key in cache:
@@ -122,9 +124,20 @@ def extension_between(*, stages: list[Stage], after_rank: int, up_to_rank: int) 
     return total
 
 
-def duration_words(value: timedelta) -> str:
+# Short windows that managers count in hours ("first contact within 24 h", not "1 day").
+HOURLY_WINDOWS = frozenset({"first_contact_sla", "claim_follow_up", "warning_lead_time", "cascade_window"})
+
+
+def window_words(name: str, value: timedelta) -> str:
+    """A window in the unit managers use for it: hours for SLAs up to three days, else days."""
+    return duration_words(value, hours_up_to=timedelta(hours=72) if name in HOURLY_WINDOWS else None)
+
+
+def duration_words(value: timedelta, *, hours_up_to: timedelta | None = None) -> str:
     """'24 h', '5 days', '1 day', '90 min': how managers say it."""
     seconds = int(value.total_seconds())
+    if hours_up_to is not None and seconds and seconds % 3600 == 0 and value <= hours_up_to:
+        return f"{seconds // 3600} h"
     if seconds and seconds % 86400 == 0:
         days = seconds // 86400
         return f"{days} day" if days == 1 else f"{days} days"
@@ -137,15 +150,17 @@ def duration_words(value: timedelta) -> str:
 
 def policy_preview(*, lead_type, rep_level: str, heat: str = "") -> str:
     """The plain-language summary shown in the admin for one scope."""
-    resolved = policy_resolve(lead_type_id=lead_type.pk if lead_type else None, rep_level=rep_level, heat=heat)
+    resolved = policy_resolve(
+        lead_type_id=lead_type.pk if lead_type else None, rep_level=rep_level, heat=heat
+    )
     subject = " ".join(part for part in (heat, lead_type.name if lead_type else "any") if part)
     article = "an" if subject[:1].lower() in "aeiou" else "a"
     level = rep_level or "any"
     parts: list[str] = []
     if (value := resolved.get("first_contact_sla")) is not None:
-        parts.append(f"first contact due in {duration_words(value)}")
+        parts.append(f"first contact due in {window_words('first_contact_sla', value)}")
     if (value := resolved.get("claim_follow_up")) is not None:
-        parts.append(f"follow up a claimed lead within {duration_words(value)}")
+        parts.append(f"follow up a claimed lead within {window_words('claim_follow_up', value)}")
     if (value := resolved.get("progress_window")) is not None:
         parts.append(f"progress at least every {duration_words(value)}")
     if (value := resolved.get("validity")) is not None:

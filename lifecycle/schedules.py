@@ -16,7 +16,11 @@ def schedules_ensure(Schedule=None) -> list[str]:
         obj, created = Schedule.objects.get_or_create(
             name=name, defaults={"func": func, "schedule_type": "I", "minutes": minutes, "repeats": -1}
         )
-        if not created and (obj.func != func or obj.minutes != minutes or obj.schedule_type != "I" or obj.repeats != -1):
-            Schedule.objects.filter(pk=obj.pk).update(func=func, schedule_type="I", minutes=minutes, repeats=-1)
+        if not created and (
+            obj.func != func or obj.minutes != minutes or obj.schedule_type != "I" or obj.repeats != -1
+        ):
+            Schedule.objects.filter(pk=obj.pk).update(
+                func=func, schedule_type="I", minutes=minutes, repeats=-1
+            )
         done.append(f"{name}: {'created' if created else 'present'}")
     return done

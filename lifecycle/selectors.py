@@ -16,7 +16,9 @@ ACTIVE_STATUSES = (Lead.Status.ASSIGNED, Lead.Status.SILENT, Lead.Status.POOLED)
 
 def activity_is_by_holder(*, activity: Activity, lead: Lead) -> bool:
     """The rep's own work on a lead they hold (a colleague's note is not the holder's contact)."""
-    return activity.actor == Activity.Actor.REP and (activity.rep_id is None or activity.rep_id == lead.owner_id)
+    return activity.actor == Activity.Actor.REP and (
+        activity.rep_id is None or activity.rep_id == lead.owner_id
+    )
 
 
 def activity_is_contact(*, activity: Activity, lead: Lead) -> bool:
@@ -71,7 +73,9 @@ def leads_in_policy_scope(*, lead_type_id: int | None, heat: str) -> QuerySet[Le
     return qs
 
 
-def leads_affected_by_policy(*, policy: Policy, old_scope: tuple[int | None, str] | None = None) -> QuerySet[Lead]:
+def leads_affected_by_policy(
+    *, policy: Policy, old_scope: tuple[int | None, str] | None = None
+) -> QuerySet[Lead]:
     """Every lead the edit may change: the new scope, plus the old one when the scope moved."""
     qs = leads_in_policy_scope(lead_type_id=policy.lead_type_id, heat=policy.heat)
     if old_scope is not None and old_scope != (policy.lead_type_id, policy.heat):
@@ -82,5 +86,7 @@ def leads_affected_by_policy(*, policy: Policy, old_scope: tuple[int | None, str
 
 def leads_with_entered_at(qs: QuerySet[Lead]) -> QuerySet[Lead]:
     """Annotate when each lead entered its current status (its latest transition event)."""
-    latest = LeadEvent.objects.filter(lead=OuterRef("pk")).exclude(to_status="").order_by("-id").values("at")[:1]
+    latest = (
+        LeadEvent.objects.filter(lead=OuterRef("pk")).exclude(to_status="").order_by("-id").values("at")[:1]
+    )
     return qs.annotate(entered_at=Subquery(latest))

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from assignment.services import lead_route
 from crm.models import Rep
 from crm.services import notifications_send
 from leads.models import Activity, Lead, Tier
@@ -59,10 +60,6 @@ def _notify_rep(*, rep_id: int | None, kind: str, message: str, lead: Lead, now:
 
 
 def _route(*, lead: Lead, trigger: str, now: datetime, reason: str = "") -> None:
-    # Imported here: the assignment engine is a sibling module written in parallel, and a lower
-    # layer; lifecycle may call it, never the other way round.
-    from assignment.services import lead_route
-
     lead_route(lead=lead, trigger=trigger, now=now, reason=reason)
 
 
@@ -76,7 +73,9 @@ def _clock_update(lead: Lead, values: dict[str, Any]) -> None:
     Lead.objects.filter(pk=lead.pk).update(**changed)
 
 
-def _holding_clocks(lead: Lead, *, now: datetime, cache: dict, contact: bool, progress: bool) -> dict[str, Any]:
+def _holding_clocks(
+    lead: Lead, *, now: datetime, cache: dict, contact: bool, progress: bool
+) -> dict[str, Any]:
     """Clock moves caused by the holder's own work: first contact ends the first-contact and
     claim clocks, any progress restarts the no-progress clock; the next warning follows."""
     policy = lead_policy(lead, rep_id=lead.owner_id, cache=cache)
@@ -138,7 +137,9 @@ def activity_log(
         contact = activity_is_contact(activity=activity, lead=locked)
         progress = activity_is_progress(activity=activity, lead=locked)
         if contact or progress:
-            _clock_update(locked, _holding_clocks(locked, now=now, cache=cache, contact=contact, progress=progress))
+            _clock_update(
+                locked, _holding_clocks(locked, now=now, cache=cache, contact=contact, progress=progress)
+            )
         # Fairness: a held lead is never recalled because its value rose (the rep earned it).
     elif locked.status == Lead.Status.SILENT:
         _activation_in_silence(lead=locked, activity=activity, now=now)
@@ -188,7 +189,13 @@ def _activation_in_silence(*, lead: Lead, activity: Activity, now: datetime) -> 
             expect_status=[Lead.Status.SILENT],
         )
         if event:
-            _notify_rep(rep_id=owner.pk, kind="reactivated", message=f"{_lead_label(lead)}: {reason}", lead=lead, now=now)
+            _notify_rep(
+                rep_id=owner.pk,
+                kind="reactivated",
+                message=f"{_lead_label(lead)}: {reason}",
+                lead=lead,
+                now=now,
+            )
         return
     # Woken and re-routed in one step: the routing event carries this reason and the explanation.
     _route(lead=lead, trigger="reactivated", now=now, reason=reason)
@@ -225,7 +232,9 @@ def _directed_reactivation(*, lead: Lead, activity: Activity, now: datetime, cac
         expect_status=[Lead.Status.POOLED],
     )
     if event:
-        _notify_rep(rep_id=rep.pk, kind="reactivated", message=f"{_lead_label(lead)}: {reason}", lead=lead, now=now)
+        _notify_rep(
+            rep_id=rep.pk, kind="reactivated", message=f"{_lead_label(lead)}: {reason}", lead=lead, now=now
+        )
 
 
 def _value_rise_recall(*, lead: Lead, activity: Activity, now: datetime) -> None:
@@ -258,7 +267,9 @@ def lead_stage_move(*, lead: Lead, stage: Stage, actor, now: datetime | None = N
     new_rank = stage_rank(stage, stages)
     reached = lead_stage_reached_rank(lead=locked, stages=stages)
     held = locked.status == Lead.Status.ASSIGNED
-    extension = extension_between(stages=stages, after_rank=reached, up_to_rank=new_rank) if held else timedelta(0)
+    extension = (
+        extension_between(stages=stages, after_rank=reached, up_to_rank=new_rank) if held else timedelta(0)
+    )
     old_valid = locked.valid_until
     new_valid = old_valid + extension if old_valid is not None else None
     from_stage = locked.stage.name if locked.stage_id else ""
@@ -336,7 +347,9 @@ def leads_clocks_recompute(qs: QuerySet[Lead], now: datetime | None = None, *, b
             changed_total += len(changed_rows)
 
 
-def policy_saved(*, policy: Policy, old_scope: tuple[int | None, str] | None = None, now: datetime | None = None) -> int:
+def policy_saved(
+    *, policy: Policy, old_scope: tuple[int | None, str] | None = None, now: datetime | None = None
+) -> int:
     """After an admin edit of a policy: rebase every lead it may govern (old and new scope)."""
     return leads_clocks_recompute(leads_affected_by_policy(policy=policy, old_scope=old_scope), now)
 

@@ -14,7 +14,7 @@ How a pass stays safe with several workers and after a crash:
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
 from assignment.models import RuleSet
+from assignment.services import leads_route_bulk, rep_penalize, reps_penalties_expire
 from crm.models import Rep, Team
 from crm.services import notifications_send
 from leads.models import Lead, LeadEvent
@@ -38,7 +39,7 @@ from lifecycle.clocks import (
     rep_levels,
 )
 from lifecycle.models import Policy
-from lifecycle.policies import duration_words
+from lifecycle.policies import duration_words, window_words
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,10 @@ class Outbox:
     def send(self, *, now: datetime, verbs: dict[str, str]) -> None:
         if not self.items:
             return
-        users = {rep.pk: rep.user for rep in Rep.objects.filter(pk__in={k[0] for k in self.items}).select_related("user")}
+        users = {
+            rep.pk: rep.user
+            for rep in Rep.objects.filter(pk__in={k[0] for k in self.items}).select_related("user")
+        }
         for (rep_id, kind), entries in self.items.items():
             user = users.get(rep_id)
             if user is None:
@@ -138,7 +142,9 @@ def _pass(
             fresh = [row for row in rows if row.pk not in seen]
             repeated = {row.pk for row in rows} - {row.pk for row in fresh}
             if repeated:
-                logger.warning("sweep %s: leads %s still due after acting on them", field_name, sorted(repeated)[:20])
+                logger.warning(
+                    "sweep %s: leads %s still due after acting on them", field_name, sorted(repeated)[:20]
+                )
                 stuck |= repeated
             if not fresh:
                 if repeated:
@@ -189,8 +195,6 @@ class Sweep:
             return
         if not RuleSet.objects.filter(trigger="recycled", is_active=True).exists():
             return
-        from assignment.services import leads_route_bulk
-
         try:
             leads = list(Lead.objects.filter(pk__in=ids, status=Lead.Status.POOLED).order_by("pk"))
             decisions = leads_route_bulk(leads, trigger="recycled", now=self.now)
@@ -206,7 +210,7 @@ class Sweep:
         for lead in rows:
             policy = lead_policy(lead, rep_id=lead.owner_id, cache=self.cache)
             window = policy.source(window_name)
-            span = duration_words(window.value) if window else "the agreed time"
+            span = window_words(window_name, window.value) if window else "the agreed time"
             reason = words(span) + _breach_words(window)
             action = window.on_breach if window else Policy.Breach.POOL
             fields = {"pool_reason": POOL_REASON_RECALLED, "pool_team": None}
@@ -272,26 +276,33 @@ class Sweep:
         """A claimed lead not followed up in time goes back to the pool and its claimer is
         penalized. A lead that reached its holder otherwise (routed out of the pool) only loses
         the claim clock: nobody is penalized for a lead they did not choose."""
-        latest = LeadEvent.objects.filter(lead=OuterRef("pk")).exclude(to_status="").order_by("-id").values("kind")[:1]
+        latest = (
+            LeadEvent.objects.filter(lead=OuterRef("pk"))
+            .exclude(to_status="")
+            .order_by("-id")
+            .values("kind")[:1]
+        )
         kinds = dict(
-            Lead.objects.filter(pk__in=[r.pk for r in rows]).annotate(k=Subquery(latest)).values_list("pk", "k")
+            Lead.objects.filter(pk__in=[r.pk for r in rows])
+            .annotate(k=Subquery(latest))
+            .values_list("pk", "k")
         )
         claimed = [r for r in rows if kinds.get(r.pk) == CLAIM_EVENT_KIND]
+        claimers = {r.pk: r.owner_id for r in claimed}  # the waist clears owner_id on the rows
         routed = [r.pk for r in rows if kinds.get(r.pk) != CLAIM_EVENT_KIND]
         if routed:
             Lead.objects.filter(pk__in=routed).update(claim_due=None)
         requests = []
         outbox = Outbox()
-        lapsed_by_rep: dict[int, list[str]] = defaultdict(list)
         for lead in claimed:
             policy = lead_policy(lead, rep_id=lead.owner_id, cache=self.cache)
             window = policy.source("claim_follow_up")
             if window:
-                span, origin = duration_words(window.value), _breach_words(window)
+                span, origin = window_words("claim_follow_up", window.value), _breach_words(window)
             else:
                 level = rep_levels(cache=self.cache).get(lead.owner_id, "")
                 default = claim_follow_up_defaults(cache=self.cache).get(level)
-                span = duration_words(default) if default else "the agreed time"
+                span = window_words("claim_follow_up", default) if default else "the agreed time"
                 origin = f" (claim policy for {level} reps)" if default else ""
             reason = f"Claimed but not followed up within {span}{origin}: back to the pool"
             requests.append(
@@ -305,26 +316,26 @@ class Sweep:
                 )
             )
             outbox.add(rep_id=lead.owner_id, kind="claim_lapsed", lead=lead, text=reason)
-            lapsed_by_rep[lead.owner_id].append(reason)
         events = leads_transition_bulk(requests, now=self.now, expect_status=[Lead.Status.ASSIGNED])
         moved = {e.lead_id for e in events}
-        if lapsed_by_rep:
-            from assignment.services import rep_penalize
-
-            owners = {r.pk: r.owner_id for r in claimed if r.pk in moved}
-            for rep in Rep.objects.filter(pk__in=set(owners.values())):
-                count = sum(1 for owner in owners.values() if owner == rep.pk)
-                rep_penalize(
-                    rep=rep,
-                    reason=f"{count} claimed lead{'s' if count != 1 else ''} lapsed without follow-up",
-                    now=self.now,
-                )
+        lapsed = Counter(owner for pk, owner in claimers.items() if pk in moved)
+        for rep in Rep.objects.filter(pk__in=list(lapsed)).select_related("user", "team"):
+            count = lapsed[rep.pk]
+            rep_penalize(
+                rep=rep,
+                reason=f"{count} claimed lead{'s' if count != 1 else ''} lapsed without follow-up",
+                now=self.now,
+            )
         outbox.send(now=self.now, verbs=VERBS)
         return len(events)
 
     def claims(self) -> None:
         self.counts["claims_lapsed"] = _pass(
-            field_name="claim_due", status=Lead.Status.ASSIGNED, now=self.now, act=self._claims, batch_size=self.batch_size
+            field_name="claim_due",
+            status=Lead.Status.ASSIGNED,
+            now=self.now,
+            act=self._claims,
+            batch_size=self.batch_size,
         )
 
     # -- validity and silence ------------------------------------------------------------------
@@ -339,7 +350,9 @@ class Sweep:
                 f"silent{f' for {duration_words(silence)}' if silence else ''}, then released"
             )
             requests.append(
-                TransitionRequest(lead=lead, status=Lead.Status.SILENT, owner=lead.owner, kind=KIND_SILENCED, reason=reason)
+                TransitionRequest(
+                    lead=lead, status=Lead.Status.SILENT, owner=lead.owner, kind=KIND_SILENCED, reason=reason
+                )
             )
             outbox.add(rep_id=lead.owner_id, kind="silenced", lead=lead, text=reason)
         owners = {r.owner_id for r in rows}
@@ -352,7 +365,11 @@ class Sweep:
 
     def validity(self) -> None:
         self.counts["silenced"] = _pass(
-            field_name="valid_until", status=Lead.Status.ASSIGNED, now=self.now, act=self._silence, batch_size=self.batch_size
+            field_name="valid_until",
+            status=Lead.Status.ASSIGNED,
+            now=self.now,
+            act=self._silence,
+            batch_size=self.batch_size,
         )
 
     def _release(self, rows: list[Lead]) -> int:
@@ -399,7 +416,7 @@ class Sweep:
             window = policy.source("cascade_window")
             team = _next_tier_team(team_id=lead.pool_team_id, cache=self.cache)
             here = next((t.name for t in self.cache["teams"] if t.pk == lead.pool_team_id), "the team")
-            waited = f" within {duration_words(window.value)}" if window else ""
+            waited = f" within {window_words('cascade_window', window.value)}" if window else ""
             target = f"{team.name}'s pool (tier {team.tier})" if team else "the public pool"
             reason = f"Nobody claimed or progressed it{waited} in {here}'s pool{_breach_words(window)}: offered to {target}"
             requests.append(
@@ -409,14 +426,22 @@ class Sweep:
                     owner=None,
                     kind=KIND_CASCADE,
                     reason=reason,
-                    fields={"pool_reason": POOL_REASON_CASCADE, "pool_team": team, "cascade_step": lead.cascade_step + 1},
+                    fields={
+                        "pool_reason": POOL_REASON_CASCADE,
+                        "pool_team": team,
+                        "cascade_step": lead.cascade_step + 1,
+                    },
                 )
             )
         return len(leads_transition_bulk(requests, now=self.now, expect_status=[Lead.Status.POOLED]))
 
     def cascade(self) -> None:
         self.counts["cascaded"] = _pass(
-            field_name="cascade_due", status=Lead.Status.POOLED, now=self.now, act=self._cascade, batch_size=self.batch_size
+            field_name="cascade_due",
+            status=Lead.Status.POOLED,
+            now=self.now,
+            act=self._cascade,
+            batch_size=self.batch_size,
         )
 
     # -- warnings ------------------------------------------------------------------------------
@@ -445,7 +470,11 @@ class Sweep:
 
     def warnings(self) -> None:
         self.counts["warnings"] = _pass(
-            field_name="warn_at", status=Lead.Status.ASSIGNED, now=self.now, act=self._warn, batch_size=self.batch_size
+            field_name="warn_at",
+            status=Lead.Status.ASSIGNED,
+            now=self.now,
+            act=self._warn,
+            batch_size=self.batch_size,
         )
 
     # -- housekeeping --------------------------------------------------------------------------
@@ -461,12 +490,8 @@ class Sweep:
         )
 
     def penalties(self) -> None:
-        from assignment import services as assignment_services
-
-        # TEMPORARY while [D] lands reps_penalties_expire in parallel: skip when not there yet.
-        expire = getattr(assignment_services, "reps_penalties_expire", None)
-        expired = expire(now=self.now) if expire else 0
-        self.counts["penalties_expired"] = expired if isinstance(expired, int) else len(expired or ())
+        expired = reps_penalties_expire(now=self.now)
+        self.counts["penalties_expired"] = expired
 
     def run(self) -> dict[str, int]:
         self.penalties()
@@ -484,7 +509,7 @@ class Sweep:
 def _remaining_words(delta: timedelta) -> str:
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes >= 60:
-        return duration_words(timedelta(hours=round(minutes / 60)))
+        return duration_words(timedelta(hours=round(minutes / 60)), hours_up_to=timedelta(hours=72))
     return duration_words(timedelta(minutes=minutes))
 
 

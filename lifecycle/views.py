@@ -21,10 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from assignment import services as pool_services
 from assignment.explain import explanation_sentences
+from assignment.selectors import pool_leads_for, rep_claim_allowance
+from assignment.services import ActionRefused, lead_claim, leads_transfer
 from crm.models import Notification, Rep
 from crm.rules import led_team_ids, user_rep
 from crm.services import notifications_mark_read
@@ -32,6 +35,7 @@ from leads.models import Lead
 from leads.selectors import leads_visible_to
 from lifecycle.filters import MyLeadFilter, PoolFilter, TeamLeadFilter, next_due_expression
 from lifecycle.forms import (
+    OUTCOMES,
     BusinessCardForm,
     FollowUpForm,
     MarkReadForm,
@@ -39,7 +43,9 @@ from lifecycle.forms import (
     StageMoveForm,
     TransferForm,
 )
+from lifecycle.intake import lead_intake
 from lifecycle.models import Stage
+from lifecycle.services import activity_log, lead_stage_move
 
 PAGE_SIZE = 25
 TIMELINE_LIMIT = 50
@@ -125,21 +131,22 @@ def lead_deadline(lead: Lead, now: datetime) -> Deadline | None:
 
 
 POOL_REASONS = {
-    "released": "released after silence",
-    "recalled": "recalled",
-    "no_eligible": "no eligible rep",
-    "claim_mode": "claim mode",
-    "claim": "claim mode",
-    "cascade": "delayed assignment",
-    "sla": "no follow-up in time",
-    "lapsed": "claim lapsed",
-    "departed": "rep departed",
-    "released_by_rep": "released by a rep",
+    "released": gettext_lazy("released after silence"),
+    "recalled": gettext_lazy("recalled"),
+    "claim_lapsed": gettext_lazy("claim not followed up"),
+    "reactivated": gettext_lazy("woken, re-routed"),
+    "claim_mode": gettext_lazy("claim mode"),
+    "cascade": gettext_lazy("delayed assignment"),
+    "default": gettext_lazy("default rule"),
+    "no_eligible_rep": gettext_lazy("no eligible rep"),
+    "released_by_rep": gettext_lazy("released by a rep"),
+    "departed": gettext_lazy("rep departed"),
 }
 
 
 def pool_reason_text(code: str) -> str:
-    return _(POOL_REASONS[code]) if code in POOL_REASONS else code
+    """Why a lead is in the pool, in words; an unknown code is shown as it is."""
+    return str(POOL_REASONS.get(code, code))
 
 
 def extension_words(delta: timedelta) -> str:
@@ -155,6 +162,35 @@ def extension_words(delta: timedelta) -> str:
         minutes = max(1, seconds // 60)
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
     return " ".join(parts)
+
+
+EVENT_KINDS = {
+    "route": gettext_lazy("routed by the rules"),
+    "assign": gettext_lazy("assigned"),
+    "claim": gettext_lazy("claimed"),
+    "claimed": gettext_lazy("claimed"),
+    "release": gettext_lazy("released by the rep"),
+    "released": gettext_lazy("released to the pool"),
+    "recall": gettext_lazy("recalled"),
+    "recalled": gettext_lazy("recalled"),
+    "transfer": gettext_lazy("transferred"),
+    "transferred": gettext_lazy("transferred"),
+    "stage_moved": gettext_lazy("stage moved"),
+    "silenced": gettext_lazy("silenced"),
+    "activated": gettext_lazy("activated"),
+    "reactivated": gettext_lazy("reactivated"),
+    "converted": gettext_lazy("converted"),
+    "merged": gettext_lazy("came in again (merged)"),
+    "intake": gettext_lazy("received"),
+    "sla_recall": gettext_lazy("recalled: no first contact in time"),
+    "progress_recall": gettext_lazy("recalled: no progress in time"),
+    "value_recall": gettext_lazy("taken out of nurturing: value rose"),
+    "claim_lapsed": gettext_lazy("claim lapsed without follow-up"),
+    "cascade_step": gettext_lazy("offered to the next tier"),
+    "warning": gettext_lazy("deadline warning"),
+    "depart": gettext_lazy("handed over: rep departed"),
+}
+STATUS_LABELS = dict(Lead.Status.choices)
 
 
 def _rows(leads, now: datetime) -> list[tuple[Lead, Deadline | None]]:
@@ -211,10 +247,21 @@ def _timeline(lead: Lead) -> list[dict]:
     events = list(
         lead.events.select_related("actor", "from_owner__user", "to_owner__user", "rule")[:TIMELINE_LIMIT]
     )
-    items = [{"at": a.occurred_at, "activity": a} for a in activities]
+    outcomes = dict(OUTCOMES)
+    items = [
+        {"at": a.occurred_at, "activity": a, "outcome": str(outcomes.get(a.outcome, a.outcome))}
+        for a in activities
+    ]
     for event in events:
         items.append(
-            {"at": event.at, "event": event, "explanation": _explanation(event.data) if event.data else []}
+            {
+                "at": event.at,
+                "event": event,
+                "kind": str(EVENT_KINDS.get(event.kind, event.kind)),
+                "from_status": str(STATUS_LABELS.get(event.from_status, event.from_status)),
+                "to_status": str(STATUS_LABELS.get(event.to_status, event.to_status)),
+                "explanation": _explanation(event.data) if event.data else [],
+            }
         )
     items.sort(key=lambda item: item["at"], reverse=True)
     return items
@@ -261,8 +308,6 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lead_activity(request: HttpRequest, pk: int) -> HttpResponse:
     """Quick follow-up: lifecycle.services.activity_log records it and moves the clocks."""
-    from lifecycle.services import activity_log
-
     lead = lead_for_user(request.user, pk, perm="leads.change_lead")
     form = FollowUpForm(request.POST)
     if not form.is_valid():
@@ -291,8 +336,6 @@ def lead_activity(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     """One-click stage move; the life-cycle service extends validity per the policy."""
-    from lifecycle.services import lead_stage_move
-
     lead = lead_for_user(request.user, pk, perm="leads.change_lead")
     form = StageMoveForm(request.POST, lead=lead)
     if not form.is_valid():
@@ -321,17 +364,16 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lead_release(request: HttpRequest, pk: int) -> HttpResponse:
     """A rep gives their own lead back to the pool, with a reason."""
-    from assignment.services import lead_release as release
-
     lead = lead_for_user(request.user, pk, perm="leads.release_lead")
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why you release the lead."))
         return redirect("workspace:lead_detail", pk=lead.pk)
-    try:
-        release(lead=lead, rep=user_rep(request.user), reason=form.cleaned_data["reason"])
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    result = pool_services.lead_release(
+        lead=lead, rep=user_rep(request.user), reason=form.cleaned_data["reason"]
+    )
+    if not result.ok:
+        messages.error(request, result.message)
         return redirect("workspace:lead_detail", pk=lead.pk)
     messages.success(request, _("“%(lead)s” is back in the pool.") % {"lead": lead})
     return redirect("workspace:lead_list")
@@ -360,8 +402,6 @@ def lead_add(request: HttpRequest) -> HttpResponse:
     _active_rep_or_403(request.user)
     form = BusinessCardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from lifecycle.intake import lead_intake
-
         result = lead_intake(data=form.intake_data(), source=form.cleaned_data["source"], actor=request.user)
         errors = result.errors or {}
         if errors:
@@ -396,8 +436,6 @@ def lead_add(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def pool(request: HttpRequest) -> HttpResponse:
-    from assignment.selectors import pool_leads_for, rep_claim_allowance
-
     rep = _active_rep_or_403(request.user)
     now = timezone.now()
     base = pool_leads_for(rep).select_related("source", "pool_team").order_by("-score", "-id")
@@ -429,8 +467,6 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
     A lead still pooled must be in a pool open to the rep; one that left the pool (pooled_at set)
     goes to lead_claim, which answers "already taken by …"; any other id is a 404.
     """
-    from assignment.services import lead_claim
-
     rep = _active_rep_or_403(request.user)
     lead = Lead.objects.filter(pk=pk).first()
     if lead is None:
@@ -524,8 +560,6 @@ def team(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_transfer(request: HttpRequest) -> HttpResponse:
     """Reassign selected team leads to a rep of the team, through the transfer service."""
-    from assignment.services import leads_transfer
-
     led = led_team_ids(request.user)
     if not led or not request.user.has_perm("leads.transfer_lead"):
         raise PermissionDenied
@@ -539,13 +573,18 @@ def team_transfer(request: HttpRequest) -> HttpResponse:
         lead for lead in form.cleaned_data["leads"] if request.user.has_perm("leads.transfer_lead", lead)
     ]
     to_rep = form.cleaned_data["to_rep"]
-    leads_transfer(
-        leads_qs=leads_qs.filter(pk__in=[lead.pk for lead in chosen]),
-        actor=request.user,
-        reason=form.cleaned_data["reason"],
-        to_rep=to_rep,
-    )
+    try:
+        result = leads_transfer(
+            leads_qs=leads_qs.filter(pk__in=[lead.pk for lead in chosen]),
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            to_rep=to_rep,
+        )
+    except ActionRefused as refused:
+        messages.error(request, _("Nothing moved: %(errors)s") % {"errors": refused})
+        return redirect("workspace:team")
     messages.success(
-        request, _("%(count)s lead(s) moved to %(rep)s.") % {"count": len(chosen), "rep": to_rep.display_name}
+        request,
+        _("%(count)s lead(s) moved to %(rep)s.") % {"count": result.changed, "rep": to_rep.display_name},
     )
     return redirect(reverse("workspace:team"))

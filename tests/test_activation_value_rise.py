@@ -28,16 +28,25 @@ def scoring():
 @pytest.fixture
 def new_rules(rep_b):
     rule_set = RuleSetFactory(name="新线索分配", trigger="new")
-    rule = AssignmentRuleFactory(rule_set=rule_set, name="高价值", position=1, strategy="round_robin",
-                                 conditions=[{"field": "tier", "op": "eq", "value": "high"}])
+    rule = AssignmentRuleFactory(
+        rule_set=rule_set,
+        name="高价值",
+        position=1,
+        strategy="round_robin",
+        conditions=[{"field": "tier", "op": "eq", "value": "high"}],
+    )
     RuleTargetFactory(rule=rule, rep=rep_b)
-    AssignmentRuleFactory(rule_set=rule_set, name="低价值 → 孵化", position=2, strategy="nurture", is_default=True)
+    AssignmentRuleFactory(
+        rule_set=rule_set, name="低价值 → 孵化", position=2, strategy="nurture", is_default=True
+    )
     return rule_set
 
 
 def nurturing_lead() -> Lead:
     lead = LeadFactory(status="new")
-    lead_transition(lead=lead, status=Lead.Status.NURTURING, owner=None, kind="route", reason="low value", now=NOW)
+    lead_transition(
+        lead=lead, status=Lead.Status.NURTURING, owner=None, kind="route", reason="low value", now=NOW
+    )
     lead.refresh_from_db()
     return lead
 
@@ -52,7 +61,9 @@ def test_the_customers_own_rise_to_high_takes_a_nurturing_lead_to_sales(new_rule
 
 def test_a_rise_caused_by_a_reps_outreach_does_not_recall_a_nurturing_lead(new_rules):
     lead = nurturing_lead()
-    activity_log(lead=lead, kind="demo_request", actor="customer", caused_by_rep=True, now=NOW + timedelta(hours=1))
+    activity_log(
+        lead=lead, kind="demo_request", actor="customer", caused_by_rep=True, now=NOW + timedelta(hours=1)
+    )
     lead.refresh_from_db()
     assert lead.tier == "high"
     assert lead.status == Lead.Status.NURTURING
@@ -61,7 +72,9 @@ def test_a_rise_caused_by_a_reps_outreach_does_not_recall_a_nurturing_lead(new_r
 def test_a_rise_caused_by_the_owning_rep_never_recalls_their_lead(new_rules, rep_a):
     lead = lead_hold(lead=LeadFactory(), rep=rep_a, now=NOW)
     activity_log(lead=lead, kind="call", actor="rep", rep=rep_a, now=NOW + timedelta(hours=1))
-    activity_log(lead=lead, kind="demo_request", actor="customer", caused_by_rep=True, now=NOW + timedelta(hours=2))
+    activity_log(
+        lead=lead, kind="demo_request", actor="customer", caused_by_rep=True, now=NOW + timedelta(hours=2)
+    )
     lead.refresh_from_db()
     assert lead.tier == "high"
     assert (lead.status, lead.owner) == (Lead.Status.ASSIGNED, rep_a)

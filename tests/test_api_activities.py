@@ -16,7 +16,9 @@ def api(client, source):
     token = source_token_rotate(source=source)
 
     def post(url, body):
-        return client.post(url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client.post(
+            url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
 
     return post
 

@@ -17,7 +17,13 @@ def api(client, source):
     token = source_token_rotate(source=source)
 
     def post(body, **headers):
-        return client.post(URL, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
+        return client.post(
+            URL,
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            **headers,
+        )
 
     return post
 
@@ -67,7 +73,9 @@ def test_html_in_a_name_is_stored_as_text(api):
 
 
 def test_the_response_names_the_owner_and_the_rule_that_decided(api, rep_a):
-    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True)
+    rule = AssignmentRuleFactory(
+        rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True
+    )
     RuleTargetFactory(rule=rule, rep=rep_a)
     ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
 
@@ -89,4 +97,3 @@ def test_unknown_keys_are_kept_in_extra(api):
     body = api({"phone": "13800138000", "utm_campaign": "spring", "extra": {"page": "/pricing"}}).json()
 
     assert Lead.objects.get(pk=body["id"]).extra == {"utm_campaign": "spring", "page": "/pricing"}
-

@@ -36,7 +36,9 @@ def outcome_set(rep_a, rep_b, source, stages):
     common = {"created_at": created, "team": rep_a.team}
     # rep_a: converted by status, converted by a won stage, lost, open -> 2 / 4
     LeadFactory(owner=None, status="converted", source=source, score=90, tier="high", **common)
-    LeadFactory(owner=rep_a, status="assigned", stage=stages["won"], source=source, score=85, tier="high", **common)
+    LeadFactory(
+        owner=rep_a, status="assigned", stage=stages["won"], source=source, score=85, tier="high", **common
+    )
     LeadFactory(owner=None, status="lost", source=expo, score=20, tier="low", **common)
     LeadFactory(owner=rep_a, status="assigned", source=expo, score=60, tier="medium", **common)
     # rep_b: converted, open -> 1 / 2
@@ -91,20 +93,34 @@ def test_sales_cycle_of_converted_leads_closed_in_the_range(rep_a, source, team)
 
 def test_stage_funnel_entries_and_dwell(rep_a, source, stages):
     t0 = NOW - timedelta(days=20)
-    x = LeadFactory(status="assigned", owner=rep_a, team=rep_a.team, source=source, stage=stages["s2"], created_at=t0)
+    x = LeadFactory(
+        status="assigned", owner=rep_a, team=rep_a.team, source=source, stage=stages["s2"], created_at=t0
+    )
     y = LeadFactory(
-        status="converted", team=rep_a.team, source=source, stage=stages["won"], created_at=t0, closed_at=t0 + timedelta(days=4)
+        status="converted",
+        team=rep_a.team,
+        source=source,
+        stage=stages["won"],
+        created_at=t0,
+        closed_at=t0 + timedelta(days=4),
     )
     for lead, moves in (
         (x, [("s1", 0), ("s2", 2)]),
         (y, [("s1", 0), ("s2", 1), ("won", 4)]),
     ):
         for key, day in moves:
-            LeadEventFactory(lead=lead, kind="stage", data={"to": stages[key].pk}, at=t0 + timedelta(days=day))
+            LeadEventFactory(
+                lead=lead, kind="stage", data={"to": stages[key].pk}, at=t0 + timedelta(days=day)
+            )
     funnel = {r["stage"]: r for r in stage_funnel(scope=ALL, filters=FILTERS, now=NOW)}
     s1, s2, won = funnel["开场白"], funnel["待支付"], funnel["已成交"]
     # S1 stays: 2 d and 1 d -> median 1.5, p90 1.9
-    assert (s1["entered"], s1["dwell_median_days"], s1["dwell_p90_days"], s1["still_there"]) == (2, 1.5, 1.9, 0)
+    assert (s1["entered"], s1["dwell_median_days"], s1["dwell_p90_days"], s1["still_there"]) == (
+        2,
+        1.5,
+        1.9,
+        0,
+    )
     # S2: y stayed 3 d; x is still there
     assert (s2["entered"], s2["dwell_median_days"], s2["still_there"], s2["now_in_stage"]) == (2, 3.0, 1, 1)
     assert (won["entered"], won["dwell_median_days"], won["now_in_stage"]) == (1, 0.0, 1)

@@ -18,14 +18,8 @@ ALL = DashboardScope(team_ids=None)
 
 def held(rep, *, assigned_at=T0, due_after=timedelta(hours=2), **fields):
     fields.setdefault("created_at", assigned_at - timedelta(hours=1))
-    return LeadFactory(
-        status="assigned",
-        owner=rep,
-        team=rep.team,
-        assigned_at=assigned_at,
-        first_contact_due=assigned_at + due_after,
-        **fields,
-    )
+    fields.setdefault("first_contact_due", assigned_at + due_after)
+    return LeadFactory(status="assigned", owner=rep, team=rep.team, assigned_at=assigned_at, **fields)
 
 
 def contact(lead, *, at, kind=Activity.Kind.CALL, actor=Activity.Actor.REP):
@@ -46,7 +40,9 @@ def speed_set(rep_a, rep_b, outsider, source):
     contact(running, at=NOW - timedelta(minutes=30), kind=Activity.Kind.NOTE)  # a note is no contact
     held(rep_a, source=source, created_at=NOW - timedelta(days=200), assigned_at=NOW - timedelta(days=199))
     # rep_b: 2 h (an earlier owner's contact is ignored), 6 h.
-    earlier = held(rep_b, source=source, due_after=timedelta(hours=4), first_contacted_at=T0 - timedelta(days=1))
+    earlier = held(
+        rep_b, source=source, due_after=timedelta(hours=4), first_contacted_at=T0 - timedelta(days=1)
+    )
     contact(earlier, at=T0 + timedelta(hours=2))
     held(rep_b, source=source, due_after=timedelta(hours=4), first_contacted_at=T0 + timedelta(hours=6))
     # outsider (another team): 10 h.
@@ -93,3 +89,10 @@ def test_team_scope_leaves_other_teams_out(speed_set, team):
 
 def test_overdue_now_counts_any_creation_date_but_not_running_clocks(speed_set, rep_a, rep_b):
     assert overdue_now_by_owner(scope=ALL, filters=FILTERS, now=NOW) == {rep_a.pk: 2}
+
+
+def test_a_deadline_cleared_at_first_contact_counts_as_on_time(rep_a, source):
+    # The life cycle clears first_contact_due when the rep makes contact.
+    held(rep_a, source=source, first_contacted_at=T0 + timedelta(hours=8), first_contact_due=None)
+    row = speed_by(scope=ALL, filters=FILTERS, group=None, now=NOW)[None]
+    assert (row["within_sla"], row["sla_judged"], row["median_hours"]) == (1, 1, 8.0)

@@ -25,7 +25,11 @@ def test_each_chinese_mobile_format_is_one_e164_number(raw):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("010-62345678", "+861062345678"), ("+1 650 253 0000", "+16502530000"), ("+44 20 7946 0958", "+442079460958")],
+    [
+        ("010-62345678", "+861062345678"),
+        ("+1 650 253 0000", "+16502530000"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
 )
 def test_landlines_and_foreign_numbers_stay_valid(raw, expected):
     assert phone_normalize(raw) == expected
@@ -36,7 +40,9 @@ def test_impossible_phone_numbers_are_none(raw):
     assert phone_normalize(raw) is None
 
 
-@pytest.mark.parametrize("raw", ["Wang@Example.CN", "  WANG@EXAMPLE.CN ", "wang@example.cn\u3000", "ｗａｎｇ@example.cn"])
+@pytest.mark.parametrize(
+    "raw", ["Wang@Example.CN", "  WANG@EXAMPLE.CN ", "wang@example.cn\u3000", "ｗａｎｇ@example.cn"]
+)
 def test_emails_are_trimmed_and_lower_cased(raw):
     assert email_normalize(raw) == "wang@example.cn"
 
@@ -46,7 +52,9 @@ def test_bad_emails_are_none(raw):
     assert email_normalize(raw) is None
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("北京", ("北京", "")), ("北京市", ("北京", "")), ("浙江省", ("浙江", ""))])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("北京", ("北京", "")), ("北京市", ("北京", "")), ("浙江省", ("浙江", ""))]
+)
 def test_region_spellings_map_to_one_province(raw, expected):
     assert region_normalize(raw) == expected
 
@@ -63,6 +71,8 @@ def test_text_is_trimmed_with_full_width_spaces_and_nul_bytes_removed():
     assert text_clean("\u3000恒通\x00科技  有限公司 ") == "恒通科技 有限公司"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("300", 300), ("100-499", 100), ("1000+", 1000), ("1,200人", 1200), ("", None)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("300", 300), ("100-499", 100), ("1000+", 1000), ("1,200人", 1200), ("", None)]
+)
 def test_company_size_text_becomes_a_head_count(raw, expected):
     assert company_size_parse(raw) == expected

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.models import Lead
+from leads.models import Activity, Lead
 from lifecycle.services import activity_log
 from lifecycle.sweeps import sweep_run
 from tests.factories import LeadFactory, PolicyFactory, fund_lead_type, lead_hold
@@ -47,7 +47,11 @@ def test_a_lapsed_renewal_inside_the_window_goes_back_to_the_rep_who_earned_it(r
     assert (released.status, released.owner) == (Lead.Status.ASSIGNED, rep_a)
     event = released.events.exclude(to_status="").first()
     assert event.kind == "reactivated"
-    assert event.reason == "Directed reactivation: renewal lapsed within 30 days of release (policy '续费与企微'): back to Wei Li"
+    lapsed = Activity.Kind.RENEWAL_LAPSED.label
+    assert (
+        event.reason
+        == f"Directed reactivation: {lapsed} within 30 days of release (policy '续费与企微'): back to Wei Li"
+    )
     assert released.reactivation_until is None and released.released_at is None
 
 

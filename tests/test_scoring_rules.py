@@ -14,12 +14,24 @@ from tests.factories import ActivityFactory, LeadFactory
 @pytest.fixture
 def rules(db):
     return {
-        "industry": ScoringRule.objects.create(name="目标行业", field="industry", operator="in", value=["SaaS", "金融"], points=15),
-        "role": ScoringRule.objects.create(name="决策人", field="role", operator="in", value=["CEO"], points=10),
-        "size": ScoringRule.objects.create(name="规模", field="company_size", operator="gte", value=200, points=5),
-        "region": ScoringRule.objects.create(name="非目标地区", field="region", operator="in", value=["新疆"], points=-10),
-        "student": ScoringRule.objects.create(name="学生", field="role", operator="eq", value="学生", points=-20),
-        "webinar": ScoringRule.objects.create(name="研讨会", kind="behavioural", activity_kind="webinar", points=15, cap=30),
+        "industry": ScoringRule.objects.create(
+            name="目标行业", field="industry", operator="in", value=["SaaS", "金融"], points=15
+        ),
+        "role": ScoringRule.objects.create(
+            name="决策人", field="role", operator="in", value=["CEO"], points=10
+        ),
+        "size": ScoringRule.objects.create(
+            name="规模", field="company_size", operator="gte", value=200, points=5
+        ),
+        "region": ScoringRule.objects.create(
+            name="非目标地区", field="region", operator="in", value=["新疆"], points=-10
+        ),
+        "student": ScoringRule.objects.create(
+            name="学生", field="role", operator="eq", value="学生", points=-20
+        ),
+        "webinar": ScoringRule.objects.create(
+            name="研讨会", kind="behavioural", activity_kind="webinar", points=15, cap=30
+        ),
         "open": ScoringRule.objects.create(
             name="打开邮件", kind="behavioural", activity_kind="email_open", points=2, decay_days=30
         ),
@@ -33,7 +45,11 @@ def test_explicit_rules_add_up_and_the_breakdown_names_them(rules):
 
     assert score == 30
     assert tier == "low"
-    assert {(item["rule"], item["points"]) for item in breakdown} == {("目标行业", 15), ("决策人", 10), ("规模", 5)}
+    assert {(item["rule"], item["points"]) for item in breakdown} == {
+        ("目标行业", 15),
+        ("决策人", 10),
+        ("规模", 5),
+    }
     assert all(item["rule_id"] for item in breakdown)
 
 

@@ -52,10 +52,14 @@ def test_a_card_without_phone_or_email_is_refused(en, rep_a, expo):
 
 
 def test_a_duplicate_names_the_owner_but_leaks_none_of_the_leads_data(en, rep_a, rep_b, expo):
-    theirs = lead_assigned_to(rep_b, phone="+8613900002222", phone_normalized="+8613900002222", company="秘密公司")
+    theirs = lead_assigned_to(
+        rep_b, phone="+8613900002222", phone_normalized="+8613900002222", company="秘密公司"
+    )
     en.force_login(rep_a.user)
     response = en.post(
-        reverse("workspace:lead_add"), {"source": expo.pk, "name": "重复", "phone": "13900002222"}, follow=True
+        reverse("workspace:lead_add"),
+        {"source": expo.pk, "name": "重复", "phone": "13900002222"},
+        follow=True,
     )
     body = response.content.decode()
     assert Lead.objects.count() == 1
@@ -67,6 +71,8 @@ def test_a_duplicate_names_the_owner_but_leaks_none_of_the_leads_data(en, rep_a,
 def test_a_duplicate_of_the_reps_own_lead_opens_it(en, rep_a, expo):
     mine = lead_assigned_to(rep_a, phone="+8613900003333", phone_normalized="+8613900003333")
     en.force_login(rep_a.user)
-    response = en.post(reverse("workspace:lead_add"), {"source": expo.pk, "name": "又见面", "phone": "13900003333"})
+    response = en.post(
+        reverse("workspace:lead_add"), {"source": expo.pk, "name": "又见面", "phone": "13900003333"}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("workspace:lead_detail", args=[mine.pk])

@@ -56,7 +56,9 @@ def test_each_row_says_the_next_deadline_in_words_and_overdue_in_red(client, rep
 
 def test_a_silent_lead_says_when_it_returns_to_the_pool(client, rep_a):
     lead = lead_assigned_to(rep_a)
-    lead_transition(lead=lead, status=Lead.Status.SILENT, owner=rep_a, kind="silence", reason="validity ended")
+    lead_transition(
+        lead=lead, status=Lead.Status.SILENT, owner=rep_a, kind="silence", reason="validity ended"
+    )
     Lead.objects.filter(pk=lead.pk).update(silent_until=timezone.now() + timedelta(days=1, hours=1))
     client.cookies["django_language"] = "en"
     body = login(client, rep_a).get(reverse("workspace:lead_list")).content.decode()

@@ -8,10 +8,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Activity, Lead, LeadEvent
+from leads.models import Activity, Lead, ScoreBand
 from leads.services import lead_transition
+from lifecycle.intake import lead_intake
 from lifecycle.models import Stage
-from tests.factories import LeadTypeFactory, fund_lead_type, lead_assigned_to
+from tests.factories import (
+    AssignmentRuleFactory,
+    LeadTypeFactory,
+    RuleSetFactory,
+    RuleTargetFactory,
+    fund_lead_type,
+    lead_assigned_to,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +36,9 @@ def test_another_reps_lead_id_is_a_404_not_a_leak(en, rep_a, rep_b, outsider):
     en.force_login(rep_a.user)
     for lead in (theirs, far):
         assert en.get(reverse("workspace:lead_detail", args=[lead.pk])).status_code == 404
-        assert en.post(reverse("workspace:lead_activity", args=[lead.pk]), {"kind": "call"}).status_code == 404
+        assert (
+            en.post(reverse("workspace:lead_activity", args=[lead.pk]), {"kind": "call"}).status_code == 404
+        )
         assert en.post(reverse("workspace:lead_stage", args=[lead.pk]), {"stage": "1"}).status_code == 404
     assert en.get(reverse("workspace:lead_detail", args=[999999])).status_code == 404
     assert not Activity.objects.exists()
@@ -61,7 +71,12 @@ def test_logging_a_call_records_the_activity_and_counts_as_first_contact(en, rep
     )
     assert response.status_code == 200
     activity = Activity.objects.get(lead=lead)
-    assert (activity.kind, activity.actor, activity.rep, activity.outcome) == ("call", "rep", rep_a, "reached")
+    assert (activity.kind, activity.actor, activity.rep, activity.outcome) == (
+        "call",
+        "rep",
+        rep_a,
+        "reached",
+    )
     lead.refresh_from_db()
     assert lead.first_contacted_at is not None
     assert "约了下周演示" in response.content.decode()
@@ -87,7 +102,9 @@ def test_a_one_click_stage_move_extends_validity_and_shows_the_new_deadline(en, 
 def test_a_stage_of_another_lead_type_is_refused(en, rep_a):
     fund = fund_lead_type()
     lead = lead_assigned_to(rep_a, lead_type=fund)
-    stranger = Stage.objects.create(lead_type=LeadTypeFactory(code="other", name="其他"), name="x", position=1)
+    stranger = Stage.objects.create(
+        lead_type=LeadTypeFactory(code="other", name="其他"), name="x", position=1
+    )
     en.force_login(rep_a.user)
     en.post(reverse("workspace:lead_stage", args=[lead.pk]), {"stage": stranger.pk})
     lead.refresh_from_db()
@@ -129,19 +146,26 @@ def test_changes_need_post_and_csrf(rep_a):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(rep_a.user)
     assert strict.get(reverse("workspace:lead_activity", args=[lead.pk])).status_code == 405
-    assert strict.post(reverse("workspace:lead_activity", args=[lead.pk]), {"kind": "call"}).status_code == 403
+    assert (
+        strict.post(reverse("workspace:lead_activity", args=[lead.pk]), {"kind": "call"}).status_code == 403
+    )
     assert not Activity.objects.exists()
 
 
-def test_the_timeline_explains_the_routing_in_plain_words(en, rep_a):
-    lead = lead_assigned_to(rep_a)
-    LeadEvent.objects.filter(lead=lead).update(
-        data={"explanation": {"rule_set": {"id": 1, "name": "新线索"}, "rules": [], "result": {}}}
-    )
+def test_the_timeline_explains_the_routing_in_plain_words(en, rep_a, rep_b, source):
+    rule_set = RuleSetFactory(name="新线索分配", trigger="new", is_active=True)
+    rule = AssignmentRuleFactory(rule_set=rule_set, name="华东直达", position=1, strategy="round_robin")
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    AssignmentRuleFactory(rule_set=rule_set, name="默认：公海", position=2, strategy="pool", is_default=True)
+    for tier, minimum in (("high", 80), ("medium", 50), ("low", 0)):
+        ScoreBand.objects.update_or_create(tier=tier, defaults={"min_score": minimum, "action": "route"})
+    lead = lead_intake(data={"name": "路由说明", "phone": "13922223333"}, source=source).lead
+    assert lead.owner == rep_a
     en.force_login(rep_a.user)
     response = en.get(reverse("workspace:lead_detail", args=[lead.pk]))
-    items = [item for item in response.context["timeline"] if item.get("event")]
-    assert items and all(isinstance(item["explanation"], list) for item in items)
+    sentences = [s for item in response.context["timeline"] for s in item.get("explanation", [])]
+    assert any("华东直达" in sentence for sentence in sentences)
+    assert "华东直达" in response.content.decode()
 
 
 def test_the_page_runs_a_constant_number_of_queries(en, rep_a, django_assert_max_num_queries):

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         try:
             source_obj = Source.objects.get(code=source)
         except Source.DoesNotExist as exc:
-            raise CommandError(f"unknown source {source!r}; known: {', '.join(Source.objects.values_list('code', flat=True))}") from exc
+            raise CommandError(
+                f"unknown source {source!r}; known: {', '.join(Source.objects.values_list('code', flat=True))}"
+            ) from exc
         try:
             outcome = intake_file(
                 path=path,
@@ -39,7 +41,9 @@ class Command(BaseCommand):
         except IntakeBatchError as exc:
             done = exc.report
             self.stderr.write(str(exc))
-            self.stderr.write("rows before that batch were committed; rerunning the file is safe (no duplicates)")
+            self.stderr.write(
+                "rows before that batch were committed; rerunning the file is safe (no duplicates)"
+            )
             self.stdout.write(f"imported={done.imported} merged={done.merged} rejected={done.rejected}")
             raise CommandError("import stopped") from exc
         result = outcome.report
@@ -54,7 +58,9 @@ class Command(BaseCommand):
                 for number, _, reason in result.rejects[:10]:
                     self.stderr.write(f"row {number}: {reason}")
                 if result.rejected > 10:
-                    self.stderr.write(f"... and {result.rejected - 10} more; use --report FILE to get them all")
+                    self.stderr.write(
+                        f"... and {result.rejected - 10} more; use --report FILE to get them all"
+                    )
         if dry_run:
             self.stdout.write("dry run: nothing was saved")
         self.stdout.write(f"imported={result.imported} merged={result.merged} rejected={result.rejected}")

@@ -1,0 +1,57 @@
+"""Exported spreadsheets never run a formula from lead data and show Chinese text in Excel."""
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from leads.resources import LeadResource, cell_escape
+from tests.factories import LeadFactory
+
+
+@pytest.mark.parametrize("dangerous", ["=1+1", "+86 cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_cells_that_start_a_formula_are_escaped(dangerous):
+    assert cell_escape(dangerous) == "'" + dangerous
+
+
+def test_plain_text_and_numbers_are_left_alone():
+    assert (cell_escape("恒通科技"), cell_escape(-5), cell_escape(None)) == ("恒通科技", -5, None)
+
+
+def export(admin_client, fmt):
+    selected = {f"leadresource_{name}": "on" for name in LeadResource.Meta.fields}
+    return admin_client.post("/admin/leads/lead/export/", {"format": fmt, "resource": 0, **selected})
+
+
+def test_csv_export_has_a_bom_and_escapes_formulas(admin_client, source):
+    LeadFactory(name="王伟", company='=HYPERLINK("http://evil.example","x")', source=source)
+
+    response = export(admin_client, 0)
+
+    assert response.status_code == 200
+    body = response.content
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0]["name"] == "王伟"
+    assert rows[0]["company"] == '\'=HYPERLINK("http://evil.example","x")'
+
+
+def test_xlsx_export_escapes_formulas(admin_client, source):
+    LeadFactory(name="@cmd", company="+1 evil", source=source)
+
+    response = export(admin_client, 1)
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = [cell.value for cell in next(sheet.iter_rows(min_row=2))]
+    assert "'@cmd" in values and "'+1 evil" in values
+    assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+
+
+def test_the_resource_exports_owner_and_source_codes(db, source):
+    LeadFactory(source=source)
+
+    dataset = LeadResource().export()
+
+    assert dataset.dict[0]["source"] == "web"
+    assert dataset.dict[0]["owner"] == ""
