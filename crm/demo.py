@@ -23,6 +23,7 @@ PRODUCTS = ["CRM", "ERP", "基金", "数据分析"]
 ROLES = ["CEO", "IT总监", "采购经理", "市场专员", "运营主管", "学生"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建林波宁"
+MOBILE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "186", "187", "188"]
 COMPANY_WORDS = ["恒通", "博睿", "众联", "华信", "天成", "远景", "新锐", "安泰", "嘉禾", "鼎盛"]
 COMPANY_SUFFIX = ["科技有限公司", "信息技术有限公司", "教育科技", "医疗器械有限公司", "贸易有限公司"]
 
@@ -311,7 +312,7 @@ def demo_rows(count: int, *, seed: int = 1):
             "name": rnd.choice(SURNAMES)
             + rnd.choice(GIVEN)
             + (rnd.choice(GIVEN) if rnd.random() < 0.5 else ""),
-            "phone": f"1{rnd.choice('3578')}{rnd.randrange(10**9):09d}",
+            "phone": f"{rnd.choice(MOBILE_PREFIXES)}{rnd.randrange(10**8):08d}",
             "email": f"demo{seed}_{i}@example.cn" if rnd.random() < 0.7 else "",
             "company": rnd.choice(COMPANY_WORDS) + rnd.choice(COMPANY_SUFFIX) if rnd.random() < 0.8 else "",
             "region": region,
