@@ -224,8 +224,9 @@ def _bare_bulk_create(path: Path, source) -> float:
 
 
 def _import_export_default(path: Path, source, rows: int) -> float:
-    """Rows/s of django-import-export's default (row-by-row, natural key lookup) import of the
-    first `rows` rows of the same file, rolled back."""
+    """Rows/s of django-import-export's default (row-by-row, natural key lookup on an indexed
+    column) import of the first `rows` rows of the same file, rolled back. It only saves rows:
+    no normalization, dedup across formats, scoring, routing or events."""
     import tablib
     from import_export import fields, resources
 
@@ -234,14 +235,16 @@ def _import_export_default(path: Path, source, rows: int) -> float:
     class PlainLeadResource(resources.ModelResource):
         name = fields.Field(attribute="name", column_name="姓名")
         phone = fields.Field(attribute="phone", column_name="手机号码")
+        # The natural key, on the indexed column (an unindexed one would scan the table per row).
+        phone_key = fields.Field(attribute="phone_normalized", column_name="手机号码")
         email = fields.Field(attribute="email", column_name="邮箱")
         company = fields.Field(attribute="company", column_name="公司名称")
         region = fields.Field(attribute="region", column_name="省份")
 
         class Meta:
             model = Lead
-            import_id_fields = ["phone"]
-            fields = ["name", "phone", "email", "company", "region"]
+            import_id_fields = ["phone_key"]
+            fields = ["name", "phone", "phone_key", "email", "company", "region"]
 
         def before_save_instance(self, instance, row, **kwargs):
             instance.source = source
@@ -327,7 +330,7 @@ def run(scale: int) -> list[dict]:
             _cleanup(source)
             bare = _bare_bulk_create(path, source)
             _cleanup(source)
-            sample = min(scale, 5_000)
+            sample = min(scale, 2_000)
             iex_rate = _import_export_default(path, source, sample)
         rows_out += [
             {
@@ -359,7 +362,7 @@ def run(scale: int) -> list[dict]:
             },
             {
                 "figure": "import_leads vs django-import-export default (speed-up)",
-                "workload": f"{sample:,} rows row-by-row",
+                "workload": f"{sample:,} rows row-by-row, natural key on phone",
                 "db": db,
                 "value": round(rate),
                 "unit": "rows/s",

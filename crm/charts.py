@@ -47,8 +47,11 @@ def bar_chart(
     unit: str = "",
     max_bars: int = 40,
 ) -> SafeString:
-    """Horizontal grouped bars: one group per label, one bar per series, values printed at the end."""
-    labels = list(labels)[:max_bars]
+    """Horizontal grouped bars: one group per label, one bar per series, values printed at the end.
+    Labels whose every value is empty or zero are left out (the table still lists them)."""
+    keep = [i for i in range(len(labels)) if any((list(vs)[i] if i < len(vs) else None) for _, vs in series)]
+    labels = [labels[i] for i in keep][:max_bars]
+    series = [(name, [list(vs)[i] for i in keep][:max_bars]) for name, vs in series]
     if not labels or not series:
         return mark_safe(f'<p class="chart-empty">{escape(title)}: no data</p>')
     values = [v for _, vs in series for v in list(vs)[: len(labels)] if v is not None]

@@ -15,7 +15,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -27,8 +26,7 @@ from django.views.decorators.http import require_GET
 from crm import charts, selectors
 from crm.selectors import DashboardFilters, DashboardScope
 
-CACHE_SECONDS = 60
-CACHE_VERSION = "v1"
+CACHE_SECONDS = selectors.CACHE_SECONDS
 MAX_RANGE_DAYS = 731
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -94,19 +92,6 @@ def _parse(
         default=selectors.dashboard_filters_default(now=now),
     )
     return form, form.filters() if request.GET else form.default
-
-
-def dashboard_metrics_cached(
-    *, scope: DashboardScope, filters: DashboardFilters, now: datetime
-) -> dict[str, Any]:
-    """A minute's cache per visible-teams × filters: a manager clicking around, or several
-    managers on the same view, cost the database once."""
-    key = f"dashboard:{CACHE_VERSION}:{scope.cache_part()}:{filters.cache_part()}"
-    metrics = cache.get(key)
-    if metrics is None:
-        metrics = selectors.dashboard_metrics(scope=scope, filters=filters, now=now)
-        cache.set(key, metrics, CACHE_SECONDS)
-    return metrics
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,7 +588,7 @@ def dashboard_index(request: HttpRequest) -> HttpResponse:
     scope = _scope_or_403(request)
     now = timezone.now()
     form, filters = _parse(request, scope, now)
-    metrics = dashboard_metrics_cached(scope=scope, filters=filters, now=now)
+    metrics = selectors.dashboard_metrics_cached(scope=scope, filters=filters, now=now)
     figures = figures_build(metrics)
     panels = [(key, label, [f for f in figures if f.panel == key]) for key, label in PANELS]
     return render(
@@ -631,7 +616,7 @@ def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
     scope = _scope_or_403(request)
     now = timezone.now()
     _form, filters = _parse(request, scope, now)
-    metrics = dashboard_metrics_cached(scope=scope, filters=filters, now=now)
+    metrics = selectors.dashboard_metrics_cached(scope=scope, filters=filters, now=now)
     chosen = next((f for f in figures_build(metrics) if f.key == figure), None)
     if chosen is None:
         raise Http404("No such figure.")
@@ -654,7 +639,7 @@ def dashboard_json(request: HttpRequest) -> JsonResponse:
     scope = _scope_or_403(request)
     now = timezone.now()
     form, filters = _parse(request, scope, now)
-    metrics = dashboard_metrics_cached(scope=scope, filters=filters, now=now)
+    metrics = selectors.dashboard_metrics_cached(scope=scope, filters=filters, now=now)
     body = {
         "generated_at": metrics["generated_at"],
         "filters": metrics["filters"],

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
@@ -40,9 +41,11 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Lead as WindowLead
 from django.utils import timezone
 
 from assignment.models import AssignmentRule
@@ -263,6 +266,31 @@ def percentiles_by_group(
     return result
 
 
+def aggregate_with_percentiles(
+    qs: QuerySet, *, aggs: dict[str, Any], value: Any, group: Any | None
+) -> dict[Any, dict[str, Any]]:
+    """{group: {aggregate name: value, ..., "pct": {fraction: percentile}}}: the counts and the
+    median / p90 of `value` per group. On PostgreSQL both come from one pass (percentile_cont next
+    to the counts), so an expensive per-row expression is evaluated once; elsewhere the
+    percentiles take one more (window-function) query. `group=None` gives one group keyed None."""
+    native = connection.vendor == "postgresql"
+    aggs = dict(aggs)
+    if native:
+        aggs.update({f"_p{i}": PercentileCont(value, fraction=f) for i, f in enumerate(PERCENTILES)})
+    if group is None:
+        rows = {None: qs.aggregate(**aggs)}
+    else:
+        rows = {r.pop("_k"): r for r in qs.order_by().values(_k=group).annotate(**aggs).order_by()}
+    if native:
+        for row in rows.values():
+            row["pct"] = {f: row.pop(f"_p{i}") for i, f in enumerate(PERCENTILES)}
+        return rows
+    pct = percentiles_by_group(qs, value=value, group=group)
+    for key, row in rows.items():
+        row["pct"] = pct.get(key, dict.fromkeys(PERCENTILES))
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------
 # Building blocks: which leads and events a figure looks at
 
@@ -288,11 +316,14 @@ def leads_in_scope(
 
 
 def events_in_scope(
-    *, scope: DashboardScope, filters: DashboardFilters, team_path: str
+    *, scope: DashboardScope, filters: DashboardFilters, team_path: str, open_ended: bool = False
 ) -> QuerySet[LeadEvent]:
     """Events in [start, end] whose lead matches the source / lead-type filters and whose team,
-    read through `team_path` (e.g. "to_owner__team"), is visible and selected."""
-    qs = LeadEvent.objects.order_by().filter(at__gte=filters.start_at, at__lt=filters.end_at)
+    read through `team_path` (e.g. "to_owner__team"), is visible and selected. `open_ended`
+    drops the upper bound (a window function must still see the events after the range)."""
+    qs = LeadEvent.objects.order_by().filter(at__gte=filters.start_at)
+    if not open_ended:
+        qs = qs.filter(at__lt=filters.end_at)
     if not scope.is_all:
         qs = qs.filter(**{f"{team_path}__in": scope.team_ids})
     if filters.team_id:
@@ -386,20 +417,12 @@ def speed_by(
         ),
         "sla_judged": Count("pk", filter=contacted | Q(first_contact_due__lt=now)),
     }
-    native = connection.vendor == "postgresql"
-    if native:  # percentiles in the same pass: the first-contact subquery runs once per lead
-        aggs.update({f"p{i}": PercentileCont(response, fraction=f) for i, f in enumerate(PERCENTILES)})
-    if group is None:
-        counts = {None: assigned.aggregate(**aggs)}
-    else:
-        counts = {r[group]: r for r in assigned.values(group).annotate(**aggs).order_by()}
-    if native:
-        pct = {key: {f: row[f"p{i}"] for i, f in enumerate(PERCENTILES)} for key, row in counts.items()}
-    else:
-        pct = percentiles_by_group(assigned, value=response, group=F(group) if group else None)
+    counts = aggregate_with_percentiles(
+        assigned, aggs=aggs, value=response, group=F(group) if group else None
+    )
     out = {}
     for key, row in counts.items():
-        p = pct.get(key, {})
+        p = row["pct"]
         out[key] = {
             "assigned": row["assigned"],
             "contacted": row["contacted"],
@@ -410,6 +433,60 @@ def speed_by(
             "sla_judged": row["sla_judged"],
             "within_sla_rate": _rate(row["within_sla"], row["sla_judged"]),
         }
+    return out
+
+
+def speed_levels(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> dict[str, dict]:
+    """speed_by per rep, per team and for everyone: {"rep": {...}, "team": {...}, "all": {...}}.
+
+    On PostgreSQL one GROUPING SETS pass over a derived table, so the first-contact subquery runs
+    once per lead instead of once per reference per level (9×); elsewhere three speed_by calls.
+    """
+    if connection.vendor != "postgresql":
+        return {
+            "rep": speed_by(scope=scope, filters=filters, group="owner_id", now=now),
+            "team": speed_by(scope=scope, filters=filters, group="team_id", now=now),
+            "all": speed_by(scope=scope, filters=filters, group=None, now=now)[None],
+        }
+    inner = (
+        leads_in_scope(scope=scope, filters=filters)
+        .filter(assigned_at__isnull=False)
+        .annotate(fc=first_contact_at_expression())
+        .values(
+            _o=F("owner_id"), _t=F("team_id"), _a=F("assigned_at"), _d=F("first_contact_due"), _fc=F("fc")
+        )
+    )
+    inner_sql, params = inner.query.sql_with_params()
+    response = "EXTRACT(EPOCH FROM (x._fc - x._a))::double precision"
+    sql = (
+        "SELECT GROUPING(x._o), GROUPING(x._t), x._o, x._t, COUNT(*), COUNT(x._fc),"
+        " COUNT(*) FILTER (WHERE x._fc IS NOT NULL AND (x._d IS NULL OR x._fc <= x._d)),"
+        " COUNT(*) FILTER (WHERE x._fc IS NOT NULL OR x._d < %s),"
+        + ",".join(f" PERCENTILE_CONT({float(f)!r}) WITHIN GROUP (ORDER BY {response})" for f in PERCENTILES)
+        + f" FROM ({inner_sql}) x GROUP BY GROUPING SETS ((x._o), (x._t), ())"
+    )
+    out: dict[str, dict] = {"rep": {}, "team": {}, "all": {}}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (now, *params))  # the outer %s comes before the inner ones
+        for g_owner, g_team, owner, team, assigned, contacted, within, judged, *pcts in cursor.fetchall():
+            row = {
+                "assigned": assigned,
+                "contacted": contacted,
+                "not_contacted": assigned - contacted,
+                "median_hours": _hours(pcts[PERCENTILES.index(0.5)]),
+                "p90_hours": _hours(pcts[PERCENTILES.index(0.9)]),
+                "within_sla": within,
+                "sla_judged": judged,
+                "within_sla_rate": _rate(within, judged),
+            }
+            if g_owner and g_team:
+                out["all"] = row
+            elif g_team:
+                out["rep"][owner] = row
+            else:
+                out["team"][team] = row
+    if not out["all"]:
+        out["all"] = speed_by(scope=scope, filters=filters, group=None, now=now)[None]
     return out
 
 
@@ -473,17 +550,20 @@ def conversion_by(
         .order_by()
     )
     return [
-        {
-            "key": r["key"],
-            "leads": r["leads"],
-            "converted": r["converted"],
-            "lost": r["lost"],
-            "open": r["leads"] - r["converted"] - r["lost"],
-            "rate": _rate(r["converted"], r["leads"]),
-            "too_few": r["leads"] < MIN_LEADS_TO_JUDGE,
-        }
-        for r in rows
+        _conversion_row(r["key"], leads=r["leads"], converted=r["converted"], lost=r["lost"]) for r in rows
     ]
+
+
+def _conversion_row(key: Any, *, leads: int, converted: int, lost: int) -> dict[str, Any]:
+    return {
+        "key": key,
+        "leads": leads,
+        "converted": converted,
+        "lost": lost,
+        "open": leads - converted - lost,
+        "rate": _rate(converted, leads),
+        "too_few": leads < MIN_LEADS_TO_JUDGE,
+    }
 
 
 def sales_cycle_by_team(*, scope: DashboardScope, filters: DashboardFilters) -> dict[Any, dict[str, Any]]:
@@ -495,22 +575,22 @@ def sales_cycle_by_team(*, scope: DashboardScope, filters: DashboardFilters) -> 
         .annotate(cycle=SecondsBetween(F("closed_at"), F("created_at")))
     )
     aggs = {"n": Count("pk"), "avg": Avg("cycle")}
-    rows = {r["team_id"]: r for r in won.values("team_id").annotate(**aggs).order_by()}
-    rows["all"] = won.aggregate(**aggs)
-    pct = percentiles_by_group(won, value=F("cycle"), group=F("team_id"))
-    pct["all"] = percentiles_by_group(won, value=F("cycle"))[None]
+    rows = aggregate_with_percentiles(won, aggs=aggs, value=F("cycle"), group=F("team_id"))
+    rows["all"] = aggregate_with_percentiles(won, aggs=aggs, value=F("cycle"), group=None)[None]
     return {
         key: {
             "converted": r["n"],
             "avg_days": _days(r["avg"]),
-            "median_days": _days(pct.get(key, {}).get(0.5)),
-            "p90_days": _days(pct.get(key, {}).get(0.9)),
+            "median_days": _days(r["pct"][0.5]),
+            "p90_days": _days(r["pct"][0.9]),
         }
         for key, r in rows.items()
     }
 
 
-def stage_funnel(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> list[dict[str, Any]]:
+def stage_funnel(
+    *, scope: DashboardScope, filters: DashboardFilters, now: datetime, current: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
     """Stage funnel and dwell time, per lead type and stage (in stage order).
 
     - entered = distinct leads with a "stage" event into the stage during the range
@@ -538,29 +618,47 @@ def stage_funnel(*, scope: DashboardScope, filters: DashboardFilters, now: datet
     )
     to_stage = KT(f"data__{STAGE_EVENT_TO_KEY}")
     # The JSON value may come back as text (PostgreSQL ->>) or a number (SQLite): key on text.
-    entered = {
-        str(r["to_stage"]): r
-        for r in events.values(to_stage=to_stage)
-        .annotate(entered=Count("lead_id", distinct=True), still=Count("pk", filter=Q(left_at__isnull=True)))
-        .order_by()
-    }
-    dwell = {
-        str(k): v
-        for k, v in percentiles_by_group(
-            events, value=SecondsBetween(F("left_at"), F("at")), group=to_stage
-        ).items()
-    }
-    current = dict(
-        leads_in_scope(scope=scope, filters=filters)
-        .filter(stage__isnull=False)
-        .values_list("stage_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    if connection.vendor == "postgresql":
+        # LEAD() over the lead's stage events instead of a correlated subquery per event.
+        windowed = (
+            events_in_scope(scope=scope, filters=filters, team_path="lead__team", open_ended=True)
+            .filter(kind=EVENT_STAGE)
+            .values(
+                _k=to_stage,
+                _l=F("lead_id"),
+                _at=F("at"),
+                _left=Coalesce(
+                    Window(WindowLead("at"), partition_by=[F("lead_id")], order_by=F("id").asc()),
+                    F("lead__closed_at"),
+                ),
+            )
+        )
+        entered = _stage_stays_native(windowed, end=filters.end_at)
+    else:
+        entered = {
+            str(k): row
+            for k, row in aggregate_with_percentiles(
+                events,
+                aggs={
+                    "entered": Count("lead_id", distinct=True),
+                    "still": Count("pk", filter=Q(left_at__isnull=True)),
+                },
+                value=SecondsBetween(F("left_at"), F("at")),
+                group=to_stage,
+            ).items()
+        }
+    if current is None:  # precomputed by lead_cube on PostgreSQL
+        current = dict(
+            leads_in_scope(scope=scope, filters=filters)
+            .filter(stage__isnull=False)
+            .values_list("stage_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
     out = []
     for st in stages:
         e = entered.get(str(st.pk), {})
-        p = dwell.get(str(st.pk), {})
+        p = e.get("pct", {})
         out.append(
             {
                 "lead_type": st.lead_type.name,
@@ -574,6 +672,28 @@ def stage_funnel(*, scope: DashboardScope, filters: DashboardFilters, now: datet
                 "dwell_p90_days": _days(p.get(0.9)),
             }
         )
+    return out
+
+
+def _stage_stays_native(inner: QuerySet, *, end: datetime) -> dict[str, dict[str, Any]]:
+    """stage_funnel's aggregation on PostgreSQL over a derived table, so the "next stage event"
+    subquery runs once per event rather than once per reference."""
+    inner_sql, params = inner.query.sql_with_params()
+    dwell = "EXTRACT(EPOCH FROM (x._left - x._at))::double precision"
+    sql = (
+        "SELECT x._k, COUNT(DISTINCT x._l), COUNT(*) FILTER (WHERE x._left IS NULL),"
+        + ",".join(f" PERCENTILE_CONT({float(f)!r}) WITHIN GROUP (ORDER BY {dwell})" for f in PERCENTILES)
+        + f" FROM ({inner_sql}) x WHERE x._at < %s GROUP BY x._k"
+    )
+    out = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, end))
+        for key, entered, still, *pcts in cursor.fetchall():
+            out[str(key)] = {
+                "entered": entered,
+                "still": still,
+                "pct": dict(zip(PERCENTILES, pcts, strict=True)),
+            }
     return out
 
 
@@ -790,30 +910,36 @@ def takeback_reasons(
 # Score calibration
 
 
-def score_deciles(*, scope: DashboardScope, filters: DashboardFilters) -> list[dict[str, Any]]:
+def score_deciles(
+    *,
+    scope: DashboardScope,
+    filters: DashboardFilters,
+    cuts: list[float] | None = None,
+    rows: dict | None = None,
+) -> list[dict[str, Any]]:
     """Conversion per score decile of leads created in the range: the decile cut points are the
     10th…90th percentiles of Lead.score (percentile_cont); decile d holds scores above cut d−1 and
     at most cut d, so equal scores always share a decile (deciles may be uneven or empty when many
     leads share a score). Rate as in conversion_by; cells under MIN_LEADS_TO_JUDGE are flagged."""
+    # cuts / rows: precomputed by lead_cube on PostgreSQL.
     leads = leads_in_scope(scope=scope, filters=filters)
-    fractions = tuple(round(i / 10, 1) for i in range(1, 10))
-    cuts_raw = percentiles_by_group(leads, value=F("score"), fractions=fractions).get(None)
-    cuts = [cuts_raw.get(f) for f in fractions] if cuts_raw else []
-    if not cuts or None in cuts:  # no leads in the range
+    if cuts is None:
+        cuts = score_decile_cuts(leads=leads)
+    if cuts is None:
         return []
-    whens = [When(score__lte=cut, then=Value(i + 1)) for i, cut in enumerate(cuts)]
-    won = converted_q()
-    rows = {
-        r["decile"]: r
-        for r in leads.values(decile=Case(*whens, default=Value(10), output_field=IntegerField()))
-        .annotate(
-            leads=Count("pk"),
-            converted=Count("pk", filter=won),
-            min_score=Min("score"),
-            max_score=Max("score"),
-        )
-        .order_by()
-    }
+    if rows is None:
+        won = converted_q()
+        rows = {
+            r["decile"]: r
+            for r in leads.values(decile=score_decile_expression(cuts))
+            .annotate(
+                leads=Count("pk"),
+                converted=Count("pk", filter=won),
+                min_score=Min("score"),
+                max_score=Max("score"),
+            )
+            .order_by()
+        }
     out = []
     for d in range(1, 11):
         r = rows.get(d, {"leads": 0, "converted": 0, "min_score": None, "max_score": None})
@@ -831,28 +957,48 @@ def score_deciles(*, scope: DashboardScope, filters: DashboardFilters) -> list[d
     return out
 
 
+DECILE_FRACTIONS = tuple(round(i / 10, 1) for i in range(1, 10))
+
+
+def score_decile_cuts(*, leads: QuerySet[Lead]) -> list[float] | None:
+    """The 10th…90th percentiles of Lead.score, or None when there are no leads."""
+    raw = percentiles_by_group(leads, value=F("score"), fractions=DECILE_FRACTIONS).get(None)
+    cuts = [raw.get(f) for f in DECILE_FRACTIONS] if raw else []
+    return None if not cuts or None in cuts else cuts
+
+
+def score_decile_expression(cuts: list[float]) -> Case:
+    whens = [When(score__lte=cut, then=Value(i + 1)) for i, cut in enumerate(cuts)]
+    return Case(*whens, default=Value(10), output_field=IntegerField())
+
+
 # ---------------------------------------------------------------------------------------------
 # Life cycle
 
 
 def _week_day(value: datetime | date) -> date:
     """TruncWeek gives an aware datetime on a DateTimeField; the calendar day is what we key on."""
-    return timezone.localdate(value) if isinstance(value, datetime) else value
+    if isinstance(value, datetime):  # raw SQL (lead_cube) gives PostgreSQL's naive local time
+        return value.date() if timezone.is_naive(value) else timezone.localdate(value)
+    return value
 
 
-def lifecycle_weekly(*, scope: DashboardScope, filters: DashboardFilters) -> list[dict[str, Any]]:
+def lifecycle_weekly(
+    *, scope: DashboardScope, filters: DashboardFilters, created: dict[date, dict[str, int]] | None = None
+) -> list[dict[str, Any]]:
     """Per week (Monday, local time) in the range:
     - created = leads created; and the current status of those leads (status mix by creation week);
     - flows = transition events into assigned / pooled / silent / converted / lost, releases at the
       end of silence (kind "release" from silent), and reactivations (kind "reactivate")."""
-    created: dict[date, dict[str, int]] = {}
-    for r in (
-        leads_in_scope(scope=scope, filters=filters)
-        .values("status", week=TruncWeek("created_at"))
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        created.setdefault(_week_day(r["week"]), {})[r["status"]] = r["n"]
+    if created is None:  # precomputed by lead_cube on PostgreSQL
+        created = {}
+        for r in (
+            leads_in_scope(scope=scope, filters=filters)
+            .values("status", week=TruncWeek("created_at"))
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            created.setdefault(_week_day(r["week"]), {})[r["status"]] = r["n"]
 
     def into(status: str) -> Count:
         return Count("pk", filter=Q(to_status=status) & ~Q(from_status=status))
@@ -890,6 +1036,106 @@ def lifecycle_weekly(*, scope: DashboardScope, filters: DashboardFilters) -> lis
         out.append(row)
         week += timedelta(days=7)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One pass over the leads for every per-lead breakdown
+
+
+CUBE_SETS = {
+    # name: the grouped columns of the derived table
+    "rep": ("_o",),
+    "team": ("_t",),
+    "source": ("_s",),
+    "channel": ("_c",),
+    "tier": ("_tier",),
+    "band": ("_band",),
+    "decile": ("_dec",),
+    "stage": ("_st",),
+    "week_status": ("_w", "_status"),
+}
+
+
+def lead_cube(*, scope: DashboardScope, filters: DashboardFilters) -> dict[str, Any]:
+    """Every breakdown of the leads created in the range — conversion by rep, team, source,
+    channel, tier and band, score deciles, leads per current stage, status by creation week — as
+    {"conversion": {dimension: rows}, "deciles": rows, "current_stage": {...}, "created_weekly": {...}}.
+
+    The definitions are those of conversion_by, score_deciles, stage_funnel and lifecycle_weekly,
+    which compute each breakdown on its own. On PostgreSQL this is one GROUPING SETS pass over the
+    range (plus one for the decile cut points) instead of nine scans of the same rows.
+    """
+    dims = (*CONVERSION_DIMENSIONS, "band")
+    leads = leads_in_scope(scope=scope, filters=filters)
+    cuts = score_decile_cuts(leads=leads)
+    if connection.vendor != "postgresql":
+        return {
+            "conversion": {dim: conversion_by(scope=scope, filters=filters, dimension=dim) for dim in dims},
+            "deciles": score_deciles(scope=scope, filters=filters, cuts=cuts),
+            "current_stage": None,
+            "created_weekly": None,
+        }
+    won = converted_q()
+    inner = leads.values(
+        _o=F("owner_id"),
+        _t=F("team_id"),
+        _s=F("source_id"),
+        _c=F("source__channel"),
+        _tier=F("tier"),
+        _band=score_band_expression(),
+        _dec=score_decile_expression(cuts) if cuts else Value(None, output_field=IntegerField()),
+        _st=F("stage_id"),
+        _w=TruncWeek("created_at"),
+        _status=F("status"),
+        _score=F("score"),
+        _won=Case(When(won, then=Value(1)), default=Value(0)),
+        _lost=Case(When(Q(status=Lead.Status.LOST) & ~won, then=Value(1)), default=Value(0)),
+    )
+    inner_sql, params = inner.query.sql_with_params()
+    columns = [c for cols in CUBE_SETS.values() for c in cols]
+    sql = (
+        "SELECT "
+        + ", ".join(f"GROUPING(x.{c})" for c in columns)
+        + ", "
+        + ", ".join(f"x.{c}" for c in columns)
+        + ", COUNT(*), SUM(x._won), SUM(x._lost), MIN(x._score), MAX(x._score)"
+        + f" FROM ({inner_sql}) x GROUP BY GROUPING SETS ("
+        + ", ".join("(" + ", ".join(f"x.{c}" for c in cols) + ")" for cols in CUBE_SETS.values())
+        + ")"
+    )
+    n = len(columns)
+    conversion: dict[str, list] = {dim: [] for dim in dims}
+    deciles: dict[int, dict] = {}
+    current_stage: dict[int, int] = {}
+    created_weekly: dict[date, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            grouped = {c for c, g in zip(columns, row[:n], strict=True) if g == 0}
+            value = dict(zip(columns, row[n : 2 * n], strict=True))
+            count, n_won, n_lost, min_score, max_score = row[2 * n :]
+            name = next(name for name, cols in CUBE_SETS.items() if set(cols) == grouped)
+            if name in conversion:
+                conversion[name].append(
+                    _conversion_row(value[CUBE_SETS[name][0]], leads=count, converted=n_won, lost=n_lost)
+                )
+            elif name == "decile" and value["_dec"] is not None:
+                deciles[value["_dec"]] = {
+                    "leads": count,
+                    "converted": n_won,
+                    "min_score": min_score,
+                    "max_score": max_score,
+                }
+            elif name == "stage" and value["_st"] is not None:
+                current_stage[value["_st"]] = count
+            elif name == "week_status":
+                created_weekly.setdefault(_week_day(value["_w"]), {})[value["_status"]] = count
+    return {
+        "conversion": conversion,
+        "deciles": score_deciles(scope=scope, filters=filters, cuts=cuts, rows=deciles) if cuts else [],
+        "current_stage": current_stage,
+        "created_weekly": created_weekly,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -945,18 +1191,15 @@ def dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: 
 
 def _dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> dict[str, Any]:
     labels = dashboard_labels(scope=scope)
-    speed_rep = speed_by(scope=scope, filters=filters, group="owner_id", now=now)
-    speed_team = speed_by(scope=scope, filters=filters, group="team_id", now=now)
-    speed_all = speed_by(scope=scope, filters=filters, group=None, now=now)[None]
+    speed = speed_levels(scope=scope, filters=filters, now=now)
+    speed_rep, speed_team, speed_all = speed["rep"], speed["team"], speed["all"]
     overdue = overdue_now_by_owner(scope=scope, filters=filters, now=now)
-    conversions = {
-        dim: conversion_by(scope=scope, filters=filters, dimension=dim)
-        for dim in (*CONVERSION_DIMENSIONS, "band")
-    }
+    cube = lead_cube(scope=scope, filters=filters)
+    conversions = cube["conversion"]
     cycle = sales_cycle_by_team(scope=scope, filters=filters)
     distribution = distribution_by_rep(scope=scope, filters=filters, now=now)
     rules = rule_hits(scope=scope, filters=filters)
-    lifecycle = lifecycle_weekly(scope=scope, filters=filters)
+    lifecycle = lifecycle_weekly(scope=scope, filters=filters, created=cube["created_weekly"])
     total_leads = sum(r["leads"] for r in conversions["team"])
     total_converted = sum(r["converted"] for r in conversions["team"])
     fairness = fairness_summary(rows=distribution)
@@ -986,11 +1229,53 @@ def _dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now:
         "overdue": overdue,
         "conversion": conversions,
         "cycle": cycle,
-        "funnel": stage_funnel(scope=scope, filters=filters, now=now),
+        "funnel": stage_funnel(scope=scope, filters=filters, now=now, current=cube["current_stage"]),
         "distribution": distribution,
         "fairness": fairness,
         "rules": rules,
         "takeback_reasons": takeback_reasons(scope=scope, filters=filters),
-        "deciles": score_deciles(scope=scope, filters=filters),
+        "deciles": cube["deciles"],
         "lifecycle": lifecycle,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache
+
+CACHE_SECONDS = 60
+CACHE_VERSION = "v1"
+
+
+def dashboard_cache_key(*, scope: DashboardScope, filters: DashboardFilters) -> str:
+    return f"dashboard:{CACHE_VERSION}:{scope.cache_part()}:{filters.cache_part()}"
+
+
+def dashboard_metrics_cached(
+    *,
+    scope: DashboardScope,
+    filters: DashboardFilters,
+    now: datetime,
+    refresh: bool = False,
+    timeout: int = CACHE_SECONDS,
+) -> dict[str, Any]:
+    """A minute's cache per visible-teams × filters: a manager clicking around, or several
+    managers on the same view, cost the database once. `refresh` recomputes (the warm task)."""
+    key = dashboard_cache_key(scope=scope, filters=filters)
+    metrics = None if refresh else cache.get(key)
+    if metrics is None:
+        metrics = dashboard_metrics(scope=scope, filters=filters, now=now)
+        cache.set(key, metrics, timeout)
+    return metrics
+
+
+def dashboard_scopes_in_use() -> list[DashboardScope]:
+    """The scopes somebody can open: everything (managers) and each team lead's set of teams."""
+    led: dict[int, list[int]] = {}
+    for team_id, user_id in Team.objects.filter(lead__isnull=False, lead__is_active=True).values_list(
+        "pk", "lead_id"
+    ):
+        led.setdefault(user_id, []).append(team_id)
+    scopes = {DashboardScope(team_ids=None)} | {
+        DashboardScope(team_ids=tuple(sorted(t))) for t in led.values()
+    }
+    return sorted(scopes, key=lambda s: s.cache_part())

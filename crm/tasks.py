@@ -9,7 +9,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.rules import user_is_manager
-from crm.selectors import DashboardFilters, DashboardScope, dashboard_metrics
+from crm.selectors import (
+    CACHE_SECONDS,
+    DashboardFilters,
+    DashboardScope,
+    dashboard_filters_default,
+    dashboard_metrics,
+    dashboard_metrics_cached,
+    dashboard_scopes_in_use,
+)
 from crm.services import heartbeat_beat
 
 
@@ -65,3 +73,22 @@ def dashboard_summary_send(now: datetime | None = None) -> int:
     )
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
     return send_mass_mail(messages, fail_silently=False)
+
+
+def dashboard_cache_warm(now: datetime | None = None) -> int:
+    """Scheduled every minute when the cache is shared (Redis, database): recompute the default
+    dashboard view of every scope in use, so managers never wait for a cold render of millions of
+    leads. A process-local cache (LocMemCache) would warm only this worker, so it does nothing.
+    Returns the number of views warmed; safe to run twice (it only overwrites cache entries)."""
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return 0
+    now = now or timezone.now()
+    filters = dashboard_filters_default(now=now)
+    scopes = dashboard_scopes_in_use()
+    for scope in scopes:
+        # Two minutes, so an entry never lapses between two runs of a one-minute schedule.
+        dashboard_metrics_cached(
+            scope=scope, filters=filters, now=now, refresh=True, timeout=2 * CACHE_SECONDS
+        )
+    return len(scopes)

@@ -7,9 +7,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportExportMixin
+from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from crm.paginators import BoundedCountPaginator
+from leads.forms import LeadIntakeForm, form_errors
 from leads.models import (
     Activity,
     IdempotencyKey,
@@ -75,6 +77,21 @@ class ActivityInline(admin.TabularInline):
         return False
 
 
+def _intake_data(cleaned: dict) -> dict:
+    """Admin form values as the intake row dict (model instances as their codes)."""
+    data: dict = {}
+    for name in LeadIntakeForm.base_fields:
+        if name == "source" or name not in cleaned:
+            continue
+        value = cleaned[name]
+        if name == "lead_type":
+            value = value.code if value else ""
+        data[name] = "" if value is None else value
+    if cleaned.get("extra"):
+        data["extra"] = cleaned["extra"]
+    return data
+
+
 class LeadImportForm(ImportForm):
     source = forms.ModelChoiceField(queryset=Source.objects.filter(active=True), label=_("Source"))
 
@@ -84,12 +101,13 @@ class LeadConfirmImportForm(ConfirmImportForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(ImportExportMixin, admin.ModelAdmin):
+class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
     list_display = ["id", "name", "company", "status", "owner", "tier", "score", "source", "created_at"]
     list_filter = ["status", "tier", "source", "region"]
     search_fields = ["name", "company", "phone_normalized", "email_normalized"]
     list_select_related = ["owner__user", "source"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator
     raw_id_fields = ["owner", "previous_owner"]
     readonly_fields = ["status", "owner", "previous_owner", "score", "tier", "score_breakdown_display"]
     inlines = [ActivityInline]
@@ -117,6 +135,63 @@ class LeadAdmin(ImportExportMixin, admin.ModelAdmin):
             _("total"),
             obj.score,
         )
+
+    add_fields = [
+        "source",
+        "name",
+        "company",
+        "phone",
+        "email",
+        "region",
+        "industry",
+        "product",
+        "role",
+        "company_size",
+        "budget",
+        "lead_type",
+        "is_referral",
+        "referrer",
+        "language",
+        "external_id",
+        "extra",
+    ]
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form
+
+        class LeadAddForm(form):
+            """Adding a lead by hand is one more intake channel: same validation as the API."""
+
+            def clean(self):
+                cleaned = super().clean()
+                intake = LeadIntakeForm(_intake_data(cleaned), sources={})
+                for name, errors in form_errors(intake).items():
+                    self.add_error(name if name in self.fields else None, errors)
+                return cleaned
+
+        return LeadAddForm
+
+    def save_model(self, request, obj, form, change):
+        """A new lead goes through the intake pipeline (dedup, score, route), never a bare save."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        from lifecycle.intake import lead_intake
+
+        result = lead_intake(data=_intake_data(form.cleaned_data), source=obj.source, actor=request.user)
+        obj.pk = result.lead.pk
+        obj.refresh_from_db()
+        if result.merged:
+            messages.warning(
+                request, _("This contact already existed: the new data was merged into lead #%d.") % obj.pk
+            )
 
     def get_confirm_form_initial(self, request, import_form):
         initial = super().get_confirm_form_initial(request, import_form)

@@ -201,6 +201,10 @@ class ActivityIntakeForm(forms.Form):
                 value = self.data.get(name)
                 if not isinstance(field, forms.JSONField):
                     value = _scalar(value)
+                    if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
+                        value = str(value)  # JSON numbers/booleans where text belongs: validate as text
+                    if isinstance(value, int) and not isinstance(field, forms.IntegerField):
+                        value = str(value)
                 self.cleaned_data[name] = field.clean(value)
                 hook = getattr(self, f"clean_{name}", None)
                 if hook is not None:

@@ -122,9 +122,19 @@ def phone_normalize(raw: object, *, region: str = DEFAULT_PHONE_REGION) -> str |
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(number) and not _cn_mobile_shaped(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def _cn_mobile_shaped(number: phonenumbers.PhoneNumber) -> bool:
+    """An 11-digit Chinese number starting 13–19 is kept even when phonenumbers' metadata does
+    not list its range yet: carriers open new ranges faster than the library ships, and losing
+    a real lead costs more than keeping an odd one."""
+    return number.country_code == 86 and bool(_CN_MOBILE.match(str(number.national_number)))
 
 
 def email_normalize(raw: object) -> str | None:

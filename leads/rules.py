@@ -3,8 +3,8 @@ leads.selectors.leads_visible_to mirrors it (rules cannot filter querysets).
 
 A rep sees leads they own, pooled leads in pools open to them (public + their team's) and leads
 they handled before (read-only); a team lead sees their team's; managers see all. Object
-predicates answer False for obj=None, so model-level checks (the admin) fall to managers only:
-ordinary reps never get admin access through these rules.
+predicates answer False for obj=None, so model-level checks (the admin) fall to managers and,
+for viewing, team leads: ordinary reps never get admin access through these rules.
 """
 
 from __future__ import annotations
@@ -52,8 +52,13 @@ def lead_in_led_team(user, lead) -> bool:
     return bool(led) and (lead.team_id in led or lead.pool_team_id in led)
 
 
+# Model level (obj None): managers, and team leads, whose admin changelist is scoped to their
+# teams by its get_queryset (assignment/admin.py); ordinary reps never.
 can_view_lead = (
-    is_manager | (is_rep & (owns_lead | lead_in_open_pool | handled_lead_before)) | lead_in_led_team
+    is_manager
+    | (is_team_lead & no_object)
+    | (is_rep & (owns_lead | lead_in_open_pool | handled_lead_before))
+    | lead_in_led_team
 )
 # Working a lead (log a follow-up, move its stage): its owner while assigned — never the old rep
 # of a silent lead. Managers keep it so an object-aware admin still lets them edit.
@@ -62,8 +67,8 @@ can_change_lead = is_manager | (is_rep & owns_lead & lead_is_workable)
 rules.add_perm("leads.view_lead", can_view_lead)
 rules.add_perm("leads.change_lead", can_change_lead)
 
-# App-label rule: the admin index lists the app for managers (and for team leads, whose admin
-# is scoped by leads_visible_to; each model still needs its own permission).
+# App-label rule: the admin index lists the app for managers and team leads (each model still
+# needs its own permission).
 rules.add_perm("leads", is_manager | is_team_lead)
 
 __all__ = [

@@ -99,8 +99,9 @@ def lead_intake(*, data: dict, source: Source, actor=None, now: datetime | None 
     """One lead from any channel (API, admin, a rep's business card): a batch of one."""
     now = now or timezone.now()
     context = intake_context_load(source=source)
+    validated = _batch_validate([(1, data)], context=context)
     with transaction.atomic():
-        results = _batch_intake([(1, data)], context=context, now=now, actor=actor, single=True)
+        results = _batch_intake(validated, context=context, now=now, actor=actor, single=True)
     return results[0]
 
 
@@ -136,9 +137,10 @@ def intake_bulk(
     def run() -> None:
         for batch in _batched(rows, batch_size):
             batch_report = IntakeReport()
+            validated = _batch_validate(batch, context=context)
             try:
                 with transaction.atomic():
-                    results = _batch_intake(batch, context=context, now=now, actor=actor, single=False)
+                    results = _batch_intake(validated, context=context, now=now, actor=actor, single=False)
             except Exception as exc:
                 raise IntakeBatchError(
                     f"batch starting at row {batch[0][0]} failed and was rolled back: {exc}",
@@ -215,13 +217,13 @@ def _keys_lock(keys: set[str]) -> None:
         )
 
 
-def _batch_intake(
-    batch: list[tuple[int, dict]], *, context: IntakeContext, now: datetime, actor, single: bool
-) -> list[IntakeResult]:
+def _batch_validate(
+    batch: list[tuple[int, dict]], *, context: IntakeContext
+) -> tuple[list[IntakeResult], list[_Candidate]]:
+    """Step 1, normalize + validate: no queries (lookups are in the context), so it runs before
+    the batch's transaction and the write lock is held only for the writing steps."""
     results: list[IntakeResult] = [IntakeResult(lead=None) for _ in batch]
     candidates: list[_Candidate] = []
-
-    # 1. normalize + validate (no queries: lookups are in the context)
     for i, (row_number, row) in enumerate(batch):
         if row.get("_error"):
             results[i].errors = {"row": [str(row["_error"])]}
@@ -240,6 +242,18 @@ def _batch_intake(
         candidates.append(
             _Candidate(index=i, row_number=row_number, source=source, values=values, extra=extra)
         )
+    return results, candidates
+
+
+def _batch_intake(
+    validated: tuple[list[IntakeResult], list[_Candidate]],
+    *,
+    context: IntakeContext,
+    now: datetime,
+    actor,
+    single: bool,
+) -> list[IntakeResult]:
+    results, candidates = validated
 
     # 2. dedup against stored leads (one query) and earlier rows of this batch
     keys = [

@@ -64,7 +64,7 @@ COUNTS = (
     "cascaded",
     "rerouted",
     "warnings",
-    "holds_ended",
+    "clocks_cleared",
 )
 
 
@@ -109,9 +109,14 @@ VERBS = {
 }
 
 
-def _due(*, field_name: str, status: str, now: datetime, exclude: set[int], batch_size: int) -> list[Lead]:
-    """One batch of due leads, locked and skipped-if-locked where the database can."""
-    qs = Lead.objects.filter(**{f"{field_name}__lte": now}, status=status)
+def _due(*, field_name: str, now: datetime, exclude: set[int], batch_size: int) -> list[Lead]:
+    """One batch of due leads, locked and skipped-if-locked where the database can.
+
+    Filtered on the due column alone, so the plan is a range scan of that column's index that
+    stops at the LIMIT (with a status condition the planner may pick the status index and sort
+    every held lead). The status is checked in Python and again under the lock by the waist.
+    """
+    qs = Lead.objects.filter(**{f"{field_name}__lte": now})
     if exclude:
         qs = qs.exclude(pk__in=exclude)
     if connection.features.has_select_for_update_skip_locked:
@@ -125,20 +130,23 @@ def _pass(
     status: str,
     now: datetime,
     act: Callable[[list[Lead]], int],
+    counts: dict[str, int],
     after: Callable[[], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> int:
-    """Run `act` over every due batch, one short transaction (and one commit) per batch.
+    """Run `act` over every due batch in `status`, one short transaction (and commit) per batch.
 
-    A row seen twice means `act` did not move its clock (it should always); it is excluded so the
-    pass cannot spin, and logged.
+    A due clock on a lead in another status no longer applies (a won lead's hold for repeat
+    sales, or a clock left by code outside the waist): it is cleared, which keeps the indexes
+    holding live deadlines only. A row seen twice means `act` did not move its clock (it always
+    should); it is excluded so the pass cannot spin, and logged.
     """
     done = 0
     seen: set[int] = set()
     stuck: set[int] = set()
     while True:
         with transaction.atomic():
-            rows = _due(field_name=field_name, status=status, now=now, exclude=stuck, batch_size=batch_size)
+            rows = _due(field_name=field_name, now=now, exclude=stuck, batch_size=batch_size)
             fresh = [row for row in rows if row.pk not in seen]
             repeated = {row.pk for row in rows} - {row.pk for row in fresh}
             if repeated:
@@ -151,7 +159,12 @@ def _pass(
                     continue
                 break
             seen.update(row.pk for row in fresh)
-            done += act(fresh)
+            others = [row.pk for row in fresh if row.status != status]
+            if others:
+                counts["clocks_cleared"] += Lead.objects.filter(pk__in=others).update(**{field_name: None})
+            matching = [row for row in fresh if row.status == status]
+            if matching:
+                done += act(matching)
         if after is not None:
             after()
     return done
@@ -243,6 +256,7 @@ class Sweep:
 
     def first_contact(self) -> None:
         self.counts["first_contact_recalls"] = _pass(
+            counts=self.counts,
             field_name="first_contact_due",
             status=Lead.Status.ASSIGNED,
             now=self.now,
@@ -258,6 +272,7 @@ class Sweep:
 
     def progress(self) -> None:
         self.counts["progress_recalls"] = _pass(
+            counts=self.counts,
             field_name="progress_due",
             status=Lead.Status.ASSIGNED,
             now=self.now,
@@ -331,6 +346,7 @@ class Sweep:
 
     def claims(self) -> None:
         self.counts["claims_lapsed"] = _pass(
+            counts=self.counts,
             field_name="claim_due",
             status=Lead.Status.ASSIGNED,
             now=self.now,
@@ -342,6 +358,7 @@ class Sweep:
     def _silence(self, rows: list[Lead]) -> int:
         requests = []
         outbox = Outbox()
+        reps = {rep.pk: rep for rep in Rep.objects.filter(pk__in={r.owner_id for r in rows})}
         for lead in rows:
             policy = lead_policy(lead, rep_id=lead.owner_id, cache=self.cache)
             validity, silence = policy.source("validity"), policy.get("silence_window")
@@ -351,20 +368,21 @@ class Sweep:
             )
             requests.append(
                 TransitionRequest(
-                    lead=lead, status=Lead.Status.SILENT, owner=lead.owner, kind=KIND_SILENCED, reason=reason
+                    lead=lead,
+                    status=Lead.Status.SILENT,
+                    owner=reps[lead.owner_id],
+                    kind=KIND_SILENCED,
+                    reason=reason,
                 )
             )
             outbox.add(rep_id=lead.owner_id, kind="silenced", lead=lead, text=reason)
-        owners = {r.owner_id for r in rows}
-        reps = {rep.pk: rep for rep in Rep.objects.filter(pk__in=owners)}
-        for req in requests:
-            req.owner = reps[req.lead.owner_id]
         events = leads_transition_bulk(requests, now=self.now, expect_status=[Lead.Status.ASSIGNED])
         outbox.send(now=self.now, verbs=VERBS)
         return len(events)
 
     def validity(self) -> None:
         self.counts["silenced"] = _pass(
+            counts=self.counts,
             field_name="valid_until",
             status=Lead.Status.ASSIGNED,
             now=self.now,
@@ -400,6 +418,7 @@ class Sweep:
 
     def silence(self) -> None:
         self.counts["released"] = _pass(
+            counts=self.counts,
             field_name="silent_until",
             status=Lead.Status.SILENT,
             now=self.now,
@@ -437,6 +456,7 @@ class Sweep:
 
     def cascade(self) -> None:
         self.counts["cascaded"] = _pass(
+            counts=self.counts,
             field_name="cascade_due",
             status=Lead.Status.POOLED,
             now=self.now,
@@ -470,6 +490,7 @@ class Sweep:
 
     def warnings(self) -> None:
         self.counts["warnings"] = _pass(
+            counts=self.counts,
             field_name="warn_at",
             status=Lead.Status.ASSIGNED,
             now=self.now,
@@ -478,32 +499,48 @@ class Sweep:
         )
 
     # -- housekeeping --------------------------------------------------------------------------
-    def holds(self) -> None:
-        """A won lead's extended hold (for repeat sales) ends quietly; clearing it keeps the
-        validity index holding only live deadlines, so the next sweep stays an index probe."""
-        self.counts["holds_ended"] = _pass(
-            field_name="valid_until",
-            status=Lead.Status.CONVERTED,
-            now=self.now,
-            batch_size=self.batch_size,
-            act=lambda rows: Lead.objects.filter(pk__in=[r.pk for r in rows]).update(valid_until=None),
-        )
-
     def penalties(self) -> None:
         expired = reps_penalties_expire(now=self.now)
         self.counts["penalties_expired"] = expired
 
     def run(self) -> dict[str, int]:
+        """Every pass in order; a pass runs only when the probe says its column has something
+        due, and the probe is repeated after a pass acted (silence may start and end at once)."""
         self.penalties()
-        self.first_contact()
-        self.progress()
-        self.claims()
-        self.validity()
-        self.silence()
-        self.cascade()
-        self.warnings()
-        self.holds()
+        passes = [
+            ("first_contact_due", self.first_contact),
+            ("progress_due", self.progress),
+            ("claim_due", self.claims),
+            ("valid_until", self.validity),
+            ("silent_until", self.silence),
+            ("cascade_due", self.cascade),
+            ("warn_at", self.warnings),
+        ]
+        due = columns_due(names=[name for name, _ in passes], now=self.now)
+        for name, run_pass in passes:
+            if name not in due:
+                continue
+            before = sum(self.counts.values())
+            run_pass()
+            if sum(self.counts.values()) != before:
+                due = columns_due(names=[name for name, _ in passes], now=self.now)
         return self.counts
+
+
+def columns_due(*, names: list[str], now: datetime) -> set[str]:
+    """Which clock columns have anything due, in one round trip of index probes (an idle sweep
+    then costs two statements whatever the table size)."""
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    probes = []
+    for name in names:
+        column = connection.ops.quote_name(Lead._meta.get_field(name).column)
+        # ORDER BY + LIMIT 1 makes it an index probe; a bare EXISTS may be planned as a scan
+        # that, with nothing due, reads the whole table.
+        probes.append(f"(SELECT 1 FROM {table} WHERE {column} <= %s ORDER BY {column} LIMIT 1)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(probes)}", [now] * len(names))  # names are model fields
+        flags = cursor.fetchone()
+    return {name for name, flag in zip(names, flags, strict=True) if flag}
 
 
 def _remaining_words(delta: timedelta) -> str:

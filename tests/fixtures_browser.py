@@ -3,7 +3,8 @@ download cannot work here). Import the fixtures into a test module with
 `from tests.fixtures_browser import *`.
 
 Playwright's sync API runs an event loop in the test thread, which makes Django refuse ORM calls
-as "async unsafe"; the test thread never shares a connection with a coroutine, so we allow it.
+as "async unsafe"; the test thread never shares a connection with a coroutine, so we allow it —
+only while a browser module runs (the deploy check must not see the variable).
 """
 
 import os
@@ -11,8 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
 CHROMIUM_ARGS = [
@@ -43,12 +42,16 @@ browser_required = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    with _playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    """One Playwright + chromium per browser module (imported into several modules, a session
+    fixture would start a second Playwright inside the first one's event loop)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with _playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture(autouse=True)

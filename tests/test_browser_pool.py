@@ -1,18 +1,15 @@
 """The pool in a real browser: two reps click "claim" on the same lead at the same moment;
 exactly one gets it and the other sees a friendly message, not an error page."""
 
-import os
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
-from tests.factories import LeadFactory, SourceFactory, lead_assigned_to
+from tests.factories import LeadFactory, SourceFactory, fund_lead_type, lead_assigned_to
 from tests.fixtures_browser import *  # noqa: F403
 from tests.fixtures_browser import browser_required, log_in, screenshot
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [*browser_required, pytest.mark.django_db(transaction=True)]
 
@@ -65,8 +62,9 @@ def test_two_reps_race_for_one_pool_lead_and_exactly_one_wins(live_server, new_p
 
 
 def test_a_team_lead_sees_the_team_view(live_server, new_page, team_lead, rep_a, rep_b):
-    for name, rep in (("王芳", rep_a), ("刘洋", rep_a), ("张伟", rep_b)):
-        lead_assigned_to(rep, name=name, company="众联科技有限公司")
+    fund = fund_lead_type()
+    for name, rep, score in (("王芳", rep_a, 86), ("刘洋", rep_a, 52), ("张伟", rep_b, 40)):
+        lead_assigned_to(rep, lead_type=fund, name=name, company="众联科技有限公司", score=score)
     page = new_page()
     log_in(page, live_server, "team_lead")
     page.goto(f"{live_server.url}/team/")

@@ -1,19 +1,18 @@
 """The rep workspace in a real browser (Playwright driving Debian's chromium against live_server):
 a rep's day on one lead, a rep kept out of another rep's lead, and screenshots for the README."""
 
-import os
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from crm.services import notifications_send
 from leads.models import Activity, Lead, ScoringRule
+from leads.services import lead_transition
 from lifecycle.models import Stage
 from tests.factories import SourceFactory, fund_lead_type, lead_assigned_to
 from tests.fixtures_browser import *  # noqa: F403
 from tests.fixtures_browser import browser_required, log_in, screenshot
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [*browser_required, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +21,7 @@ def test_a_rep_logs_in_sees_a_new_lead_logs_a_call_and_moves_it_to_pending_payme
     live_server, new_page, rep_a, rep_b
 ):
     fund = fund_lead_type()
+    web = SourceFactory(code="web", name="官网表单", channel="form", heat="hot")
     ScoringRule.objects.create(name="职位：CEO", field="role", operator="eq", value="CEO", points=40)
     ScoringRule.objects.create(
         name="地区：华东", field="region", operator="in", value=["上海", "江苏"], points=25
@@ -30,6 +30,7 @@ def test_a_rep_logs_in_sees_a_new_lead_logs_a_call_and_moves_it_to_pending_payme
     lead = lead_assigned_to(
         rep_a,
         lead_type=fund,
+        source=web,
         name="王建国",
         company="恒通科技有限公司",
         role="CEO",
@@ -39,7 +40,17 @@ def test_a_rep_logs_in_sees_a_new_lead_logs_a_call_and_moves_it_to_pending_payme
         tier="medium",
         score_breakdown=[{"rule": "职位：CEO", "points": 40}, {"rule": "地区：华东", "points": 25}],
     )
-    lead_assigned_to(rep_a, name="李秀英", company="博睿教育科技", region="江苏")
+    late = lead_assigned_to(
+        rep_a, lead_type=fund, source=web, name="李秀英", company="博睿教育科技", region="江苏", score=58
+    )
+    Lead.objects.filter(pk=late.pk).update(
+        first_contact_due=timezone.now() - timedelta(hours=3), tier="medium"
+    )
+    quiet = lead_assigned_to(
+        rep_a, lead_type=fund, source=web, name="赵敏", company="嘉禾贸易有限公司", region="浙江", score=35
+    )
+    lead_transition(lead=quiet, status=Lead.Status.SILENT, owner=rep_a, kind="silenced", reason="有效期结束")
+    Lead.objects.filter(pk=quiet.pk).update(silent_until=timezone.now() + timedelta(days=1, hours=2))
     notifications_send(
         users=[rep_a.user], kind="deadline", message="王建国：首次联系还剩 2 小时", lead_id=lead.pk
     )

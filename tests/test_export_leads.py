@@ -55,3 +55,20 @@ def test_the_resource_exports_owner_and_source_codes(db, source):
 
     assert dataset.dict[0]["source"] == "web"
     assert dataset.dict[0]["owner"] == ""
+
+
+def test_the_export_action_exports_only_the_selected_leads(admin_client, source):
+    chosen = LeadFactory(name="选中", source=source)
+    LeadFactory(name="没选", source=source)
+
+    form_page = admin_client.post(
+        "/admin/leads/lead/", {"action": "export_admin_action", "_selected_action": [chosen.pk]}
+    )
+    selected = {f"leadresource_{name}": "on" for name in LeadResource.Meta.fields}
+    response = admin_client.post(
+        "/admin/leads/lead/export/", {"format": 0, "resource": 0, "export_items": [chosen.pk], **selected}
+    )
+
+    assert form_page.status_code == 200
+    text = response.content.decode("utf-8-sig")
+    assert "选中" in text and "没选" not in text

@@ -38,6 +38,7 @@ VARIANTS = {
     "gb18030_zh.csv": lambda: csv_bytes(ZH, ROWS, encoding="gb18030"),
     "gbk_semicolon_zh.csv": lambda: csv_bytes(ZH, ROWS, delimiter=";", encoding="gbk"),
     "utf16_tab_zh.txt": lambda: csv_bytes(ZH, ROWS, delimiter="\t", encoding="utf-16"),
+    "utf16le_no_bom_tab_zh.txt": lambda: csv_bytes(ZH, ROWS, delimiter="\t", encoding="utf-16-le"),
     "utf8_tab_en.tsv": lambda: csv_bytes(EN, ROWS, delimiter="\t"),
 }
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.selectors import DashboardFilters, DashboardScope, overdue_now_by_owner, speed_by
+from crm.selectors import DashboardFilters, DashboardScope, overdue_now_by_owner, speed_by, speed_levels
 from leads.models import Activity
 from tests.factories import ActivityFactory, LeadFactory
 
@@ -96,3 +96,11 @@ def test_a_deadline_cleared_at_first_contact_counts_as_on_time(rep_a, source):
     held(rep_a, source=source, first_contacted_at=T0 + timedelta(hours=8), first_contact_due=None)
     row = speed_by(scope=ALL, filters=FILTERS, group=None, now=NOW)[None]
     assert (row["within_sla"], row["sla_judged"], row["median_hours"]) == (1, 1, 8.0)
+
+
+def test_all_levels_at_once_match_each_level(speed_set):
+    """On PostgreSQL speed_levels is one GROUPING SETS query; it must agree with speed_by."""
+    levels = speed_levels(scope=ALL, filters=FILTERS, now=NOW)
+    assert levels["rep"] == speed_by(scope=ALL, filters=FILTERS, group="owner_id", now=NOW)
+    assert levels["team"] == speed_by(scope=ALL, filters=FILTERS, group="team_id", now=NOW)
+    assert levels["all"] == speed_by(scope=ALL, filters=FILTERS, group=None, now=NOW)[None]

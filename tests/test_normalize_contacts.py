@@ -35,7 +35,11 @@ def test_landlines_and_foreign_numbers_stay_valid(raw, expected):
     assert phone_normalize(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["12345", "1380013800", "abc", "", None, "+86 00000000000"])
+def test_a_mobile_shaped_number_in_a_range_the_library_does_not_know_is_kept():
+    assert phone_normalize("154 0013 8000") == "+8615400138000"
+
+
+@pytest.mark.parametrize("raw", ["12345", "1380013800", "12800138000", "abc", "", None, "+86 00000000000"])
 def test_impossible_phone_numbers_are_none(raw):
     assert phone_normalize(raw) is None
 

@@ -47,7 +47,13 @@ def test_a_rep_is_sent_to_the_admin_login(client, rep_a):
     assert "/admin/login/" in response["Location"]
 
 
-def test_a_team_lead_gets_no_unscoped_lead_changelist(client, team_lead, outsider):
-    lead_assigned_to(outsider)
+def test_a_team_lead_gets_a_lead_changelist_scoped_to_their_team(client, team_lead, rep_a, outsider):
+    ours = lead_assigned_to(rep_a, name="本组线索")
+    theirs = lead_assigned_to(outsider, name="外组线索")
     client.force_login(team_lead)
-    assert client.get(reverse("admin:leads_lead_changelist")).status_code == 403
+    response = client.get(reverse("admin:leads_lead_changelist"))
+    assert response.status_code == 200
+    shown = {lead.pk for lead in response.context["cl"].result_list}
+    assert ours.pk in shown
+    assert theirs.pk not in shown
+    assert client.get(reverse("admin:leads_lead_change", args=[theirs.pk])).status_code != 200

@@ -102,7 +102,8 @@ def test_model_level_checks_grant_managers_and_never_ordinary_reps(rep_a, team_l
     assert not rep_user.has_perm("leads.change_lead")
     assert not rep_user.has_module_perms("leads")
     assert not rep_user.has_module_perms("assignment")
-    assert not fresh(team_lead).has_perm("leads.view_lead")  # the admin is not scoped for team leads yet
+    assert fresh(team_lead).has_perm("leads.view_lead")  # their admin changelist is team-scoped
+    assert not fresh(team_lead).has_perm("leads.change_lead")
 
 
 def test_depart_rep_is_for_managers_and_the_reps_own_team_lead(rep_a, outsider, team_lead, manager):

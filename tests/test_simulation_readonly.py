@@ -62,7 +62,7 @@ def test_the_simulate_page_runs_over_an_uploaded_sample(client, manager, rule_se
     data.update({f"active_{r.pk}": "on" for r in rules})
     data["sample"] = SimpleUploadedFile("sample.csv", "name,region,campaign\n王伟,北京,618\n李娜,上海,\n".encode())
     before = _state()
-    response = client.post(url, data)
+    response = client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     page = response.content.decode()
     assert outsider.display_name in page and "Distribution" in page

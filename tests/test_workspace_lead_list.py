@@ -106,3 +106,15 @@ def test_the_query_count_does_not_grow_with_the_number_of_leads(client, rep_a, d
         lead_assigned_to(rep_a)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("workspace:lead_list"), {"order": "-score", "due": "soon"})
+
+
+def test_an_account_without_a_rep_gets_a_friendly_page(client, manager):
+    client.force_login(manager)
+    response = client.get(reverse("workspace:lead_list"))
+    assert response.status_code == 200
+    assert "workspace/no_rep.html" in [t.name for t in response.templates]
+
+
+def test_a_team_lead_without_own_leads_still_sees_their_list(client, team_lead):
+    client.force_login(team_lead)
+    assert client.get(reverse("workspace:lead_list")).status_code == 200

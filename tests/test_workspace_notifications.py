@@ -40,3 +40,10 @@ def test_a_rep_cannot_mark_another_users_notification(client, rep_a, rep_b):
     client.force_login(rep_a.user)
     client.post(reverse("workspace:notifications_read"), {"ids": [theirs.pk]})
     assert Notification.objects.get(pk=theirs.pk).read_at is None
+
+
+def test_mark_read_never_redirects_off_site(client, rep_a):
+    client.force_login(rep_a.user)
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        response = client.post(reverse("workspace:notifications_read"), {"next": target})
+        assert response["Location"] == reverse("workspace:notifications")
