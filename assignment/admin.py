@@ -334,7 +334,13 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
     confirmation with the count, the effect and a required reason before anything changes, and
     works on "all N matching" the filter, not just the visible page."""
 
-    actions = ["recall_to_pool", "transfer_to_rep", "transfer_to_team", "reroute_by_rules"]
+    actions = [
+        *(_leads_admin.LeadAdmin.actions or []),
+        "recall_to_pool",
+        "transfer_to_rep",
+        "transfer_to_team",
+        "reroute_by_rules",
+    ]
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -429,7 +435,7 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
 class RepDepartureAdmin(_crm_admin.RepAdmin):
     """The org team's RepAdmin plus the departure handover."""
 
-    actions = ["depart"]
+    actions = [*(_crm_admin.RepAdmin.actions or []), "depart"]
     list_display = [*_crm_admin.RepAdmin.list_display, "penalty_reason"]
 
     def has_depart_permission(self, request):

@@ -214,23 +214,12 @@ class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
             and upload.size > ADMIN_IMPORT_SYNC_MAX_BYTES
             and self.has_import_permission(request)
         ):
-            form = LeadImportForm(
-                self.get_import_formats(),
-                self.get_import_resource_classes(request),
-                data=request.POST,
-                files=request.FILES,
-            )
-            source_id = request.POST.get("source")
-            source = (
-                Source.objects.filter(pk=source_id, active=True).first()
-                if source_id and source_id.isdigit()
-                else None
-            )
+            source_id = request.POST.get("source", "")
+            source = Source.objects.filter(pk=source_id, active=True).first() if source_id.isdigit() else None
             if source is not None:
                 job = import_job_queue(source=source, upload=upload, user=request.user)
                 messages.info(request, _("The file is large: it is being imported in the background."))
                 return HttpResponseRedirect(reverse("admin:leads_importjob_change", args=[job.pk]))
-            del form
         return super().import_action(request, **kwargs)
 
 
@@ -309,7 +298,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "imported",
         "merged",
         "rejected",
-        "report",
+        "report_link",
     ]
     fields = [
         "source",
@@ -319,7 +308,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "imported",
         "merged",
         "rejected",
-        "report",
+        "report_link",
         "error",
         "finished_at",
     ]
@@ -329,10 +318,39 @@ class ImportJobAdmin(admin.ModelAdmin):
         "imported",
         "merged",
         "rejected",
-        "report",
+        "report_link",
         "error",
         "finished_at",
     ]
+
+    @admin.display(description=_("rejects report"))
+    def report_link(self, obj):
+        if not obj.report:
+            return "-"
+        url = reverse("admin:leads_importjob_report", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("download"))
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<int:pk>/report/",
+                self.admin_site.admin_view(self.report_download),
+                name="leads_importjob_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_download(self, request, pk):
+        """The rejected rows (original cells + reason) as CSV; media files are not served
+        publicly, so the admin hands them out after its own permission check."""
+        from django.http import FileResponse, Http404
+
+        job = ImportJob.objects.filter(pk=pk).first()
+        if job is None or not job.report or not self.has_view_permission(request, job):
+            raise Http404
+        return FileResponse(job.report.open("rb"), as_attachment=True, filename=f"rejects-{job.pk}.csv")
 
     @admin.display(description=_("progress"))
     def progress(self, obj):

@@ -177,6 +177,11 @@ def lead_body(lead: Lead) -> dict:
 def leads_create(request: HttpRequest, *, source: Source, payload: dict) -> tuple[int, dict]:
     from lifecycle.intake import lead_intake
 
+    if "source" in payload:
+        # A token speaks for one source: a "source" field is kept as information, not obeyed.
+        label = payload.pop("source")
+        extra = payload.get("extra") if isinstance(payload.get("extra"), dict) else {}
+        payload["extra"] = {**extra, "source_label": label}
     result = lead_intake(data=payload, source=source)
     if result.errors:
         return 400, {"errors": result.errors}

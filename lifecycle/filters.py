@@ -108,10 +108,14 @@ class MyLeadFilter(django_filters.FilterSet):
             ("last_activity_at", "last_activity_at"),
         ),
         field_labels={
-            "next_due": _("next deadline"),
-            "score": _("score"),
-            "created_at": _("created"),
-            "last_activity_at": _("last activity"),
+            "next_due": _("next deadline, soonest first"),
+            "-next_due": _("next deadline, latest first"),
+            "-score": _("highest score first"),
+            "score": _("lowest score first"),
+            "-created_at": _("newest lead first"),
+            "created_at": _("oldest lead first"),
+            "-last_activity_at": _("most recently worked first"),
+            "last_activity_at": _("least recently worked first"),
         },
     )
 
@@ -135,9 +139,16 @@ class PoolFilter(django_filters.FilterSet):
     min_score = django_filters.NumberFilter(label=_("score at least"), field_name="score", lookup_expr="gte")
     order = django_filters.OrderingFilter(
         label=_("sort"),
-        empty_label=_("highest score first"),
+        empty_label=_("newest first"),
         fields=(("score", "score"), ("pooled_at", "pooled_at"), ("created_at", "created_at")),
-        field_labels={"score": _("score"), "pooled_at": _("time in pool"), "created_at": _("created")},
+        field_labels={
+            "-score": _("highest score first"),
+            "score": _("lowest score first"),
+            "pooled_at": _("waiting longest first"),
+            "-pooled_at": _("most recently pooled first"),
+            "created_at": _("oldest lead first"),
+            "-created_at": _("newest lead first"),
+        },
     )
 
     class Meta:
@@ -162,7 +173,14 @@ class TeamLeadFilter(django_filters.FilterSet):
         label=_("sort"),
         empty_label=_("most urgent first"),
         fields=(("next_due", "next_due"), ("score", "score"), ("created_at", "created_at")),
-        field_labels={"next_due": _("next deadline"), "score": _("score"), "created_at": _("created")},
+        field_labels={
+            "next_due": _("next deadline, soonest first"),
+            "-next_due": _("next deadline, latest first"),
+            "-score": _("highest score first"),
+            "score": _("lowest score first"),
+            "-created_at": _("newest lead first"),
+            "created_at": _("oldest lead first"),
+        },
     )
 
     class Meta:

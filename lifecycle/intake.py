@@ -154,10 +154,15 @@ def intake_bulk(
                     batch_report.rejects.append(
                         (row_number, row.get("_original", row), reject_reason(result.errors))
                     )
+                    outcome = "rejected"
                 elif result.created:
                     batch_report.imported += 1
+                    outcome = "imported"
                 else:
                     batch_report.merged += 1
+                    outcome = "merged"
+                if outcomes is not None:
+                    outcomes[row_number] = outcome
             report.add(batch_report)
             if bar is not None:
                 bar.update(batch_report.total)

@@ -51,19 +51,21 @@ def _clock_update(lead: Lead, values: dict[str, Any]) -> None:
 
 
 def _holding_clocks(
-    lead: Lead, *, now: datetime, cache: dict, contact: bool, progress: bool
+    lead: Lead, *, now: datetime, cache: dict, contact: bool, progress: bool, at: datetime | None = None
 ) -> dict[str, Any]:
-    """Clock moves caused by the holder's own work: first contact ends the first-contact and
-    claim clocks, any progress restarts the no-progress clock; the next warning follows."""
+    """Clock moves caused by the holder's own work (done `at`, default now): first contact ends
+    the first-contact and claim clocks, any progress restarts the no-progress clock from when it
+    happened; the next warning follows."""
+    at = at or now
     policy = lead_policy(lead, rep_id=lead.owner_id, cache=cache)
     values: dict[str, Any] = {}
     if contact:
         if lead.first_contacted_at is None:
-            values["first_contacted_at"] = now
+            values["first_contacted_at"] = at
         values["first_contact_due"] = None
         values["claim_due"] = None
     if progress and (window := policy.get("progress_window")) is not None:
-        values["progress_due"] = now + window
+        values["progress_due"] = max(at + window, lead.progress_due or at + window)
     deadlines = [values.get(name, getattr(lead, name)) for name in WARNED_DEADLINES]
     values["warn_at"] = warn_at_compute(
         deadlines=deadlines, lead_time=policy.get("warning_lead_time"), now=now, include_imminent=False
@@ -111,11 +113,16 @@ def activity_log(
     locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
     cache: dict = {}
     if locked.status == Lead.Status.ASSIGNED:
-        contact = activity_is_contact(activity=activity, lead=locked)
-        progress = activity_is_progress(activity=activity, lead=locked)
+        # A back-dated activity (an import) counts from when it happened, and not at all when it
+        # happened before this holding began.
+        at = min(activity.occurred_at or now, now)
+        current = locked.assigned_at is None or at >= locked.assigned_at
+        contact = current and activity_is_contact(activity=activity, lead=locked)
+        progress = current and activity_is_progress(activity=activity, lead=locked)
         if contact or progress:
             _clock_update(
-                locked, _holding_clocks(locked, now=now, cache=cache, contact=contact, progress=progress)
+                locked,
+                _holding_clocks(locked, now=now, at=at, cache=cache, contact=contact, progress=progress),
             )
         # Fairness: a held lead is never recalled because its value rose (the rep earned it).
     elif locked.status == Lead.Status.SILENT:

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
-from assignment.models import RuleSet
+from assignment.models import AssignmentRule, RuleSet
+from assignment.routing import RoutingContext
 from assignment.services import leads_route_bulk, rep_penalize, reps_penalties_expire
 from crm.models import Rep, Team
 from crm.services import notifications_send
@@ -174,6 +175,17 @@ def _breach_words(window) -> str:
     return f" (policy {window.policy_name!r})" if window else ""
 
 
+def _best_performer_context(*, team_id: int | None, now: datetime) -> RoutingContext:
+    """A one-off rule list for the 'top_performer' breach: the team's best-converting rep (the
+    routing engine's own strategy, so eligibility and explanations are the usual ones), else
+    the public pool. The rules are drafts: nothing is saved and no rule counter moves."""
+    best = AssignmentRule(
+        name="Best-converting rep (policy breach)", strategy="top_performer", target_team_id=team_id
+    )
+    fallback = AssignmentRule(name="Nobody eligible: public pool", strategy="pool", is_default=True)
+    return RoutingContext(trigger="recycled", now=now, rules=[best, fallback])
+
+
 def _next_tier_team(*, team_id: int | None, cache: dict) -> Team | None:
     """The pool a lead cascades to from `team_id`: a child team of a higher tier first, then
     the first team of the next tier; None means the public pool (the end of the cascade)."""
@@ -198,23 +210,33 @@ class Sweep:
         self.cache: dict = {}
         self.counts = dict.fromkeys(COUNTS, 0)
         self.to_route: list[int] = []
+        self.to_best: dict[int | None, list[int]] = defaultdict(list)  # team id -> lead ids
 
     # -- routing after commit --------------------------------------------------------------
     def _route_pending(self) -> None:
-        """Re-route leads recalled or released in the batch just committed, by the 'recycled'
-        rules. A routing failure leaves them pooled (a valid, visible state) and is logged."""
+        """Re-route leads recalled or released in the batch just committed: by the 'recycled'
+        rules, or to the best performer of the old rep's team when the policy says so. The old
+        rep is left out either way. A routing failure leaves them pooled (a valid, visible state)
+        and is logged, so the clock keeps ticking even if a rule is broken."""
         ids, self.to_route = self.to_route, []
-        if not ids:
-            return
-        if not RuleSet.objects.filter(trigger="recycled", is_active=True).exists():
-            return
-        try:
-            leads = list(Lead.objects.filter(pk__in=ids, status=Lead.Status.POOLED).order_by("pk"))
-            decisions = leads_route_bulk(leads, trigger="recycled", now=self.now)
-        except Exception:  # the clock must keep ticking even if a rule is broken
-            logger.exception("sweep: re-routing %d recycled leads failed; they stay in the pool", len(ids))
-            return
-        self.counts["rerouted"] += sum(1 for d in decisions if d.applied and d.status == Lead.Status.ASSIGNED)
+        best, self.to_best = self.to_best, defaultdict(list)
+        jobs: list[tuple[list[int], RoutingContext | None]] = []
+        if ids and RuleSet.objects.filter(trigger="recycled", is_active=True).exists():
+            jobs.append((ids, None))
+        for team_id, lead_ids in best.items():
+            jobs.append((lead_ids, _best_performer_context(team_id=team_id, now=self.now)))
+        for lead_ids, context in jobs:
+            try:
+                leads = list(Lead.objects.filter(pk__in=lead_ids, status=Lead.Status.POOLED).order_by("pk"))
+                decisions = leads_route_bulk(leads, trigger="recycled", now=self.now, context=context)
+            except Exception:
+                logger.exception(
+                    "sweep: re-routing %d recalled leads failed; they stay in the pool", len(lead_ids)
+                )
+                continue
+            self.counts["rerouted"] += sum(
+                1 for d in decisions if d.applied and d.status == Lead.Status.ASSIGNED
+            )
 
     # -- SLA recalls ---------------------------------------------------------------------------
     def _recall(self, rows: list[Lead], *, window_name: str, kind: str, words: Callable[[str], str]) -> int:
@@ -232,8 +254,10 @@ class Sweep:
                 if team is not None:
                     fields = {"pool_reason": POOL_REASON_CASCADE, "pool_team": team, "cascade_step": 1}
                     reason += f": offered to {team.name}'s pool"
-            elif action in (Policy.Breach.REROUTE, Policy.Breach.TOP_PERFORMER):
+            elif action == Policy.Breach.REROUTE:
                 reason += ": re-routed by the recycled-lead rules"
+            elif action == Policy.Breach.TOP_PERFORMER:
+                reason += ": to the best-converting rep of the team"
             else:
                 reason += ": back to the pool"
             requests.append(
@@ -248,8 +272,10 @@ class Sweep:
                 )
             )
             outbox.add(rep_id=lead.owner_id, kind="recalled", lead=lead, text=reason)
-            if action in (Policy.Breach.REROUTE, Policy.Breach.TOP_PERFORMER):
+            if action == Policy.Breach.REROUTE:
                 self.to_route.append(lead.pk)
+            elif action == Policy.Breach.TOP_PERFORMER:
+                self.to_best[lead.team_id].append(lead.pk)
         events = leads_transition_bulk(requests, now=self.now, expect_status=[Lead.Status.ASSIGNED])
         outbox.send(now=self.now, verbs=VERBS)
         return len(events)
@@ -433,8 +459,11 @@ class Sweep:
         for lead in rows:
             policy = lead_policy(lead, rep_id=None, cache=self.cache)
             window = policy.source("cascade_window")
-            team = _next_tier_team(team_id=lead.pool_team_id, cache=self.cache)
-            here = next((t.name for t in self.cache["teams"] if t.pk == lead.pool_team_id), "the team")
+            # A lead whose team pool vanished (team deleted) ends its cascade in the public pool.
+            team = _next_tier_team(team_id=lead.pool_team_id, cache=self.cache) if lead.pool_team_id else None
+            here = next(
+                (t.name for t in self.cache.get("teams", ()) if t.pk == lead.pool_team_id), "the team"
+            )
             waited = f" within {window_words('cascade_window', window.value)}" if window else ""
             target = f"{team.name}'s pool (tier {team.tier})" if team else "the public pool"
             reason = f"Nobody claimed or progressed it{waited} in {here}'s pool{_breach_words(window)}: offered to {target}"

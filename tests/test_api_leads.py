@@ -97,3 +97,15 @@ def test_unknown_keys_are_kept_in_extra(api):
     body = api({"phone": "13800138000", "utm_campaign": "spring", "extra": {"page": "/pricing"}}).json()
 
     assert Lead.objects.get(pk=body["id"]).extra == {"utm_campaign": "spring", "page": "/pricing"}
+
+
+def test_a_token_cannot_file_leads_under_another_source(api, source):
+    from tests.factories import SourceFactory
+
+    SourceFactory(code="partner")
+
+    body = api({"phone": "13800138000", "source": "partner"}).json()
+
+    lead = Lead.objects.get(pk=body["id"])
+    assert lead.source == source
+    assert lead.extra == {"source_label": "partner"}

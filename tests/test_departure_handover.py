@@ -4,6 +4,7 @@ rep owns nothing open, cannot log in or be routed to, and check_invariants stays
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django.urls import reverse
 
 from assignment.services import ActionRefused, lead_route, rep_depart
@@ -14,6 +15,12 @@ from leads.services import TransitionRequest, leads_transition_bulk
 from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Pages in English, whatever the project's default language, so assertions read plainly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def _owned(rep, n, status="assigned"):

@@ -24,7 +24,10 @@ def test_preview_then_confirm_imports_the_file_through_the_pipeline(admin_client
 
     assert preview.status_code == 200
     assert Lead.objects.count() == 0
-    assert "rejected: phone" in preview.content.decode()
+    html = preview.content.decode()
+    assert "rejected: phone" in html
+    assert html.count("new lead") == 27
+    assert html.count("merged into an existing lead") == 5
     confirm = preview.context["confirm_form"]
     done = admin_client.post("/admin/leads/lead/process_import/", {**confirm.initial, "resource": ""})
 
@@ -93,3 +96,19 @@ def test_an_import_job_runs_once_and_reports_progress(db, source, admin_user, se
     assert job.total_rows == 35
     assert "reason" in job.report.read().decode("utf-8-sig").splitlines()[0]
     assert Lead.objects.count() == 27
+
+
+def test_the_rejects_report_downloads_from_the_job_page(admin_client, source, admin_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    job = ImportJob.objects.create(
+        source=source, file=upload("leads_en_utf8.csv"), file_name="x.csv", created_by=admin_user
+    )
+    import_job_run(job.pk)
+
+    page = admin_client.get(f"/admin/leads/importjob/{job.pk}/change/")
+    response = admin_client.get(f"/admin/leads/importjob/{job.pk}/report/")
+
+    assert f"/admin/leads/importjob/{job.pk}/report/" in page.content.decode()
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.splitlines()[0].endswith(",reason")
+    assert len(text.strip().splitlines()) == 4

@@ -4,6 +4,7 @@ reason, and every matching lead (not just the page) goes back to the pool with i
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django.urls import reverse
 
 from assignment.services import leads_recall
@@ -14,6 +15,12 @@ from leads.services import TransitionRequest, leads_transition_bulk
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Pages in English, whatever the project's default language, so assertions read plainly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def _assigned(rep, n, **kwargs):
@@ -31,7 +38,7 @@ def test_select_all_matching_recalls_every_lead_behind_the_filter(client, manage
     url = reverse("admin:leads_lead_changelist") + "?region=上海"
     page_ids = list(Lead.objects.filter(region="上海").values_list("pk", flat=True)[:100])
     post = {"action": "recall_to_pool", "select_across": "1", "index": "0", ACTION_CHECKBOX_NAME: page_ids}
-    confirm = client.post(url, post, HTTP_ACCEPT_LANGUAGE="en")
+    confirm = client.post(url, post)
     assert confirm.status_code == 200
     body = confirm.content.decode()
     assert "130 leads selected" in body and "public pool" in body

@@ -2,12 +2,19 @@
 names unknown fields and operators."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from assignment.models import AssignmentRule
 from tests.factories import RuleSetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Pages in English, whatever the project's default language, so assertions read plainly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def _rule_form(rule_set, rows, **extra):

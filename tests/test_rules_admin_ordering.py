@@ -2,6 +2,7 @@
 evaluation order, the default stays last and cannot be deleted or switched off."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from assignment.models import AssignmentRule, RuleSet
@@ -9,6 +10,12 @@ from assignment.services import lead_route
 from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Pages in English, whatever the project's default language, so assertions read plainly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

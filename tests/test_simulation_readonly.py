@@ -4,6 +4,7 @@ next to the live set — and writes nothing."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -14,6 +15,12 @@ from leads.models import Lead, LeadEvent
 from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Pages in English, whatever the project's default language, so assertions read plainly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def test_the_simulate_page_runs_over_an_uploaded_sample(client, manager, rule_se
     data.update({f"active_{r.pk}": "on" for r in rules})
     data["sample"] = SimpleUploadedFile("sample.csv", "name,region,campaign\n王伟,北京,618\n李娜,上海,\n".encode())
     before = _state()
-    response = client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, data)
     assert response.status_code == 200
     page = response.content.decode()
     assert outsider.display_name in page and "Distribution" in page

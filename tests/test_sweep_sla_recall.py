@@ -114,3 +114,18 @@ def test_next_tier_on_breach_offers_the_lead_to_the_next_tiers_pool(hot, team):
     lead.refresh_from_db()
     assert (lead.status, lead.pool_team, lead.pool_reason) == (Lead.Status.POOLED, tier2, "cascade")
     assert lead.cascade_due == T0 + timedelta(hours=28)
+
+
+def test_top_performer_on_breach_gives_the_lead_to_the_best_rep_of_the_team_but_never_back(hot, rep_a, rep_b):
+    PolicyFactory(
+        name="Hot form leads", heat="hot", first_contact_sla=timedelta(hours=24), on_breach="top_performer"
+    )
+    lead = lead_hold(lead=LeadFactory(source=hot), rep=rep_a, now=T0)
+    counts = sweep_run(now=T0 + timedelta(hours=24))
+    assert (counts["first_contact_recalls"], counts["rerouted"]) == (1, 1)
+    lead.refresh_from_db()
+    assert (lead.status, lead.owner, lead.previous_owner) == (Lead.Status.ASSIGNED, rep_b, rep_a)
+    recall = lead.events.filter(kind="sla_recall").get()
+    assert recall.reason == (
+        "No first contact within 24 h (policy 'Hot form leads'): to the best-converting rep of the team"
+    )
