@@ -170,6 +170,10 @@ class AssignmentRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk and self.instance.is_default and not data.get("is_default"):
+            self.add_error(
+                "is_default", _("Make another rule of this set the default first: every set needs exactly one.")
+            )
         if data.get("is_default") and data.get("active") is False:
             self.add_error(
                 "active",
@@ -178,13 +182,6 @@ class AssignmentRuleForm(forms.ModelForm):
         options = data.get("options")
         if options not in (None, "") and not isinstance(options, dict):
             self.add_error("options", _('Options must be a mapping, e.g. {"min_sample": 5}.'))
-        strategy = data.get("strategy")
-        if (
-            strategy == "direct"
-            and not (data.get("target_team") or data.get("default_owner"))
-            and self.instance.pk is None
-        ):
-            pass  # targets are added in the inline below; an empty lane simply falls through
         return data
 
 

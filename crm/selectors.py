@@ -1177,7 +1177,7 @@ def dashboard_filter_choices(*, scope: DashboardScope) -> dict[str, list[tuple[i
 def dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> dict[str, Any]:
     """Every panel's numbers as plain data (rows of dicts), for the page, CSV, JSON and e-mail.
 
-    On PostgreSQL the queries run in one read-only transaction with JIT compilation off: these
+    On PostgreSQL the queries run in one transaction with JIT compilation off: these
     aggregates are estimated expensive enough to trigger JIT, which then costs about a second of
     compilation per query at a million leads and never pays for itself.
     """
@@ -1185,7 +1185,6 @@ def dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET TRANSACTION READ ONLY")
         return _dashboard_metrics(scope=scope, filters=filters, now=now)
 
 

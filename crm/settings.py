@@ -150,9 +150,20 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 64 * 1024))
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Shared between web processes and workers (rate limits, dashboard cache): Redis at scale, a
+# cache directory on the embedded setup, process-local under pytest so tests stay isolated.
+if os.environ.get("PYTEST_VERSION"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / ".cache")),
+        }
+    }
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "leadflow"),
     "workers": int(os.environ.get("Q_WORKERS", "2")),

@@ -84,7 +84,12 @@ def claim_follow_up_defaults(*, cache: dict) -> dict[str, timedelta]:
 
 def lead_policy(lead: Lead, *, rep_id: int | None, cache: dict) -> ResolvedPolicy:
     """The merged policy for this lead as held by `rep_id` (or unowned when None)."""
-    level = rep_levels(cache=cache).get(rep_id, "") if rep_id else ""
+    if not rep_id:
+        level = ""
+    elif rep_id == lead.owner_id and Lead.owner.is_cached(lead):
+        level = lead.owner.level  # the waist hands over the Rep object: no query for one lead
+    else:
+        level = rep_levels(cache=cache).get(rep_id, "")
     heat = source_heats(cache=cache).get(lead.source_id, "")
     return policy_resolve(lead_type_id=lead.lead_type_id, rep_level=level, heat=heat, cache=cache)
 

@@ -145,8 +145,8 @@ def lead_deadline(lead: Lead, now: datetime) -> Deadline | None:
     at, which = min(clocks, key=lambda c: c[0])
     due_text, late_text = _clock_texts()[which]
     if at <= now:
-        return Deadline(late_text % {"late": timesince(at, now, depth=1)}, at, True)
-    return Deadline(due_text % {"left": timeuntil(at, now, depth=1)}, at, False)
+        return Deadline(late_text % {"late": timesince(at, now, depth=2)}, at, True)
+    return Deadline(due_text % {"left": timeuntil(at, now, depth=2)}, at, False)
 
 
 POOL_REASONS = {

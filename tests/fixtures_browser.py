@@ -72,7 +72,7 @@ def new_page(chromium):
             context.add_cookies([{"name": "django_language", "value": language, "url": "http://localhost"}])
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)
         return page
 
     yield make

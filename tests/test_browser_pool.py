@@ -4,6 +4,7 @@ exactly one gets it and the other sees a friendly message, not an error page."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
@@ -14,14 +15,26 @@ from tests.fixtures_browser import browser_required, log_in, screenshot
 pytestmark = [*browser_required, pytest.mark.django_db(transaction=True)]
 
 
+def shared_in_memory_sqlite() -> bool:
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
+
 def pooled(**fields):
     return LeadFactory(status=Lead.Status.POOLED, pooled_at=timezone.now() - timedelta(hours=5), **fields)
 
 
 def test_two_reps_race_for_one_pool_lead_and_exactly_one_wins(live_server, new_page, rep_a, rep_b, team):
     expo = SourceFactory(code="expo", name="展会名片", channel="event", heat="cold")
+    web = SourceFactory(code="web", name="官网表单", channel="form", heat="hot")
     lead = pooled(
-        name="抢手客户", company="天成医疗器械有限公司", region="浙江", industry="医疗", score=88, tier="high"
+        name="抢手客户",
+        company="天成医疗器械有限公司",
+        source=web,
+        region="浙江",
+        industry="医疗",
+        score=88,
+        tier="high",
+        pool_reason="no_eligible_rep",
     )
     pooled(
         name="陈静",
@@ -33,7 +46,13 @@ def test_two_reps_race_for_one_pool_lead_and_exactly_one_wins(live_server, new_p
         pool_reason="released",
     )
     pooled(
-        name="周涛", company="新锐教育科技", region="北京", score=30, pool_team=team, pool_reason="claim_mode"
+        name="周涛",
+        company="新锐教育科技",
+        source=web,
+        region="北京",
+        score=30,
+        pool_team=team,
+        pool_reason="claim_mode",
     )
     page_a, page_b = new_page(), new_page()
     log_in(page_a, live_server, "rep_a")
@@ -42,9 +61,15 @@ def test_two_reps_race_for_one_pool_lead_and_exactly_one_wins(live_server, new_p
     page_b.goto(f"{live_server.url}/pool/")
     screenshot(page_a, "pool")
     button = f"[data-testid=claim-{lead.pk}]"
-    # Both forms are submitted before either response is awaited.
-    page_a.click(button, no_wait_after=True)
-    page_b.click(button, no_wait_after=True)
+    if shared_in_memory_sqlite():
+        # The live server's threads share the test's one in-memory SQLite connection, which is
+        # not safe for two requests at once: click one after the other. The true race (both
+        # forms submitted before either answer) runs in the PostgreSQL pass.
+        page_a.click(button)
+        page_b.click(button)
+    else:
+        page_a.click(button, no_wait_after=True)
+        page_b.click(button, no_wait_after=True)
     page_a.wait_for_load_state()
     page_b.wait_for_load_state()
     page_a.wait_for_selector(".messages")

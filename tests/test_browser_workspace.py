@@ -7,10 +7,18 @@ import pytest
 from django.utils import timezone
 
 from crm.services import notifications_send
-from leads.models import Activity, Lead, ScoringRule
+from leads.models import Activity, Lead, ScoreBand, ScoringRule
 from leads.services import lead_transition
+from lifecycle.intake import lead_intake
 from lifecycle.models import Stage
-from tests.factories import SourceFactory, fund_lead_type, lead_assigned_to
+from tests.factories import (
+    AssignmentRuleFactory,
+    RuleSetFactory,
+    RuleTargetFactory,
+    SourceFactory,
+    fund_lead_type,
+    lead_assigned_to,
+)
 from tests.fixtures_browser import *  # noqa: F403
 from tests.fixtures_browser import browser_required, log_in, screenshot
 
@@ -27,19 +35,27 @@ def test_a_rep_logs_in_sees_a_new_lead_logs_a_call_and_moves_it_to_pending_payme
         name="地区：华东", field="region", operator="in", value=["上海", "江苏"], points=25
     )
     ScoringRule.objects.create(name="有效电话沟通", kind="behavioural", activity_kind="call", points=15)
-    lead = lead_assigned_to(
-        rep_a,
-        lead_type=fund,
+    # The new lead arrives through intake and the live rules route it to rep_a.
+    rule_set = RuleSetFactory(name="新线索分配", trigger="new", is_active=True)
+    RuleTargetFactory(rule=AssignmentRuleFactory(rule_set=rule_set, name="华东轮询", position=1), rep=rep_a)
+    AssignmentRuleFactory(rule_set=rule_set, name="默认：公海", position=2, strategy="pool", is_default=True)
+    for tier, minimum in (("high", 80), ("medium", 50), ("low", 0)):
+        ScoreBand.objects.update_or_create(tier=tier, defaults={"min_score": minimum, "action": "route"})
+    intake = lead_intake(
+        data={
+            "name": "王建国",
+            "company": "恒通科技有限公司",
+            "role": "CEO",
+            "region": "上海",
+            "industry": "金融",
+            "phone": "13800138000",
+            "email": "wang@hengtong.example.cn",
+            "lead_type": "fund",
+        },
         source=web,
-        name="王建国",
-        company="恒通科技有限公司",
-        role="CEO",
-        region="上海",
-        industry="金融",
-        score=65,
-        tier="medium",
-        score_breakdown=[{"rule": "职位：CEO", "points": 40}, {"rule": "地区：华东", "points": 25}],
     )
+    lead = intake.lead
+    assert lead.owner == rep_a and lead.lead_type == fund
     late = lead_assigned_to(
         rep_a, lead_type=fund, source=web, name="李秀英", company="博睿教育科技", region="江苏", score=58
     )
