@@ -97,6 +97,7 @@ class RoutingContext:
         self._facts: LeadFacts | None = None
         self.hits: Counter = Counter()
         self.exclude: set[int] = set()
+        self.preloaded = False
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -166,9 +167,43 @@ class RoutingContext:
     def assigned_24h(self, rep_id: int) -> int:
         return self._db_24h.get(rep_id, 0) + self.quota_delta[rep_id]
 
-    def scope(self, key: tuple, q: Q) -> list[int]:
-        """Rep ids matching q (rep-id order), loaded, locked and counted once per batch."""
+    def preload(self) -> None:
+        """For a batch: every rep the rules may name, their loads and all rotation cursors, in a
+        fixed handful of queries however many leads and rules the batch touches."""
+        if self.preloaded:
+            return
+        target_ids = {t.rep_id for rule in self.rules for t in _rule_targets(rule)}
+        target_ids |= {rule.default_owner_id for rule in self.rules if rule.default_owner_id}
+        qs = Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)).select_related("user")
+        if self.lock:
+            qs = qs.select_for_update(no_key=True, of=("self",))
+        fresh = []
+        for rep in qs.order_by("pk"):
+            if rep.pk not in self.reps:
+                self.reps[rep.pk] = rep
+                fresh.append(rep.pk)
+        self._loads_fetch(fresh)
+        keys = [self.cursor_key(rule) for rule in self.rules if rule.strategy in PICKING]
+        missing = [key for key in keys if key not in self._cursors]
+        if missing:
+            cursors = RotationCursor.objects.filter(key__in=missing).order_by("pk")
+            if self.lock:
+                cursors = cursors.select_for_update()
+            for cursor in cursors:
+                self._cursors[cursor.key] = cursor
+        self.preloaded = True
+
+    def cursor_key(self, rule: AssignmentRule) -> str:
+        options = rule.options if isinstance(rule.options, dict) else {}
+        return options.get("cursor_key") or f"{self.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}"
+
+    def scope(self, key: tuple, q: Q, match) -> list[int]:
+        """Rep ids matching q (rep-id order), loaded, locked and counted once per batch; after
+        preload() the same selection is made in memory by `match`, without a query."""
         if key not in self._scopes:
+            if self.preloaded:
+                self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
+                return self._scopes[key]
             qs = Rep.objects.filter(q).select_related("user").order_by("pk")
             if self.lock:
                 qs = qs.select_for_update(no_key=True, of=("self",))
@@ -187,7 +222,7 @@ class RoutingContext:
             qs = RotationCursor.objects.filter(key=key)
             if self.lock:
                 qs = qs.select_for_update()
-            cursor = qs.first()
+            cursor = None if self.preloaded else qs.first()
             if cursor is None:
                 cursor = RotationCursor(key=key, state={})
                 if self.lock:
@@ -292,27 +327,35 @@ def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], di
     targets = _rule_targets(rule)
     level_q = Q(level=rule.target_level) if rule.target_level else Q()
     active = ~Q(status=Rep.Status.DEPARTED)
+    level = rule.target_level
+
+    def live(rep: Rep) -> bool:
+        return rep.status != Rep.Status.DEPARTED
+
     if targets:
         weights = {t.rep_id: t.weight for t in targets}
-        ids = ctx.scope(("reps", tuple(sorted(weights))), Q(pk__in=list(weights)))
+        ids = ctx.scope(("reps", tuple(sorted(weights))), Q(pk__in=list(weights)), lambda r: r.pk in weights)
         order = [t.rep_id for t in targets if t.rep_id in ids]
         return order, weights
     if rule.strategy == Strategy.DIRECT and rule.default_owner_id:
-        ids = ctx.scope(("reps", (rule.default_owner_id,)), Q(pk=rule.default_owner_id))
-        return ids, {}
+        owner_id = rule.default_owner_id
+        return ctx.scope(("reps", (owner_id,)), Q(pk=owner_id), lambda r: r.pk == owner_id), {}
     if rule.target_team_id:
-        team = ctx.teams.get(rule.target_team_id)
+        team_id = rule.target_team_id
         ids = ctx.scope(
-            ("team", rule.target_team_id, rule.target_level),
-            Q(team_id=rule.target_team_id) & level_q & active,
+            ("team", team_id, level),
+            Q(team_id=team_id) & level_q & active,
+            lambda r: r.team_id == team_id and (not level or r.level == level) and live(r),
         )
-        if rule.strategy == Strategy.DIRECT and team is not None and team.lead_id:
-            lead_ids = ctx.scope(("user", team.lead_id), Q(user_id=team.lead_id) & active)
+        team = ctx.teams.get(team_id) if rule.strategy == Strategy.DIRECT else None
+        if team is not None and team.lead_id:
+            lead_user = team.lead_id
+            lead_ids = ctx.scope(("user", lead_user), Q(user_id=lead_user) & active, lambda r: r.user_id == lead_user and live(r))
             ids = lead_ids + [pk for pk in ids if pk not in lead_ids]
         return ids, {}
-    if rule.target_level:
-        return ctx.scope(("level", rule.target_level), level_q & active), {}
-    return ctx.scope(("all",), active), {}
+    if level:
+        return ctx.scope(("level", level), level_q & active, lambda r: r.level == level and live(r)), {}
+    return ctx.scope(("all",), active, live), {}
 
 
 def _candidate_row(cand: Candidate, skip) -> dict:
@@ -436,7 +479,7 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
         return _pool(decision, team=team, reason="cascade")
     if strategy == Strategy.POOL:  # the default rule with a named default owner
         owner_id = rule.default_owner_id
-        ctx.scope(("reps", (owner_id,)), Q(pk=owner_id))
+        ctx.scope(("reps", (owner_id,)), Q(pk=owner_id), lambda r: r.pk == owner_id)
         rep = ctx.reps.get(owner_id)
         if rep is not None:
             cand = Candidate(rep=rep, load=ctx.load(owner_id))
@@ -453,9 +496,7 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
     if strategy not in PICKING:
         entry["error"] = f"unknown strategy {strategy!r}"
         return None
-    options = rule.options if isinstance(rule.options, dict) else {}
-    key = options.get("cursor_key") or f"{ctx.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}"
-    rep = _pick(rule, lead, ctx, entry, cursor_key=key)
+    rep = _pick(rule, lead, ctx, entry, cursor_key=ctx.cursor_key(rule))
     if rep is None:
         return None
     decision.status = Lead.Status.ASSIGNED

@@ -78,6 +78,11 @@ def _transition_request(
     )
 
 
+# From this batch size on, load every candidate rep and cursor up front (a fixed number of
+# queries); below it, load only what the matching rules need (cheaper for one lead).
+PRELOAD_FROM = 20
+
+
 def _rules_hit(*, hits: dict[int, int], now: datetime) -> None:
     """One UPDATE for all rules that decided in the batch."""
     if not hits:
@@ -117,6 +122,8 @@ def leads_route_bulk(
         return []
     ctx = context or RoutingContext(trigger=trigger, now=now)
     ctx.mutex_acquire()
+    if len(leads) >= PRELOAD_FROM:
+        ctx.preload()
     if exclude_previous is None:
         exclude_previous = trigger == "recycled"
     decisions: list[RoutingDecision] = []

@@ -479,6 +479,14 @@ def pool(request: HttpRequest) -> HttpResponse:
     )
 
 
+CLAIM_RACE_WINDOW = timedelta(minutes=15)
+
+
+def _recently_left_pool(lead: Lead, *, now) -> bool:
+    last = lead.events.exclude(to_status="").order_by("-id").values("from_status", "at").first()
+    return bool(last and last["from_status"] == Lead.Status.POOLED and last["at"] >= now - CLAIM_RACE_WINDOW)
+
+
 @require_POST
 @login_required
 def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
@@ -494,7 +502,9 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
     if lead.status == Lead.Status.POOLED:
         if not request.user.has_perm("leads.claim_lead", lead):
             raise Http404
-    elif lead.pooled_at is None:
+    elif not _recently_left_pool(lead, now=timezone.now()):
+        # Only a race loser (the lead left the pool moments ago) learns who took it; older ids
+        # would let anyone probe who owns which lead.
         raise Http404
     result = lead_claim(lead=lead, rep=rep, now=timezone.now())
     if result.ok:

@@ -21,7 +21,7 @@ LEAD_POSTS = ["workspace:lead_activity", "workspace:lead_stage", "workspace:lead
 
 @pytest.fixture
 def owned_lead(rep_a):
-    lead = LeadFactory(status="pooled")
+    lead = LeadFactory(status="new")
     lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="setup")
     return lead
 
@@ -92,3 +92,24 @@ def test_every_workspace_post_is_refused_without_a_csrf_token(rep_a, owned_lead)
     pooled.refresh_from_db()
     assert pooled.status == "pooled" and not owned_lead.activities.exists()
     assert Lead.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_claiming_an_old_owned_lead_does_not_reveal_its_owner(client, rep_a, outsider):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lead = LeadFactory(status="pooled")
+    lead_transition(
+        lead=lead,
+        status="assigned",
+        owner=rep_a,
+        kind="claim",
+        reason="claimed long ago",
+        now=timezone.now() - timedelta(days=3),
+    )
+    Lead.objects.filter(pk=lead.pk).update(pooled_at=timezone.now() - timedelta(days=4))
+    client.force_login(outsider.user)
+    response = client.post(reverse("workspace:pool_claim", args=[lead.pk]))
+    assert response.status_code == 404
