@@ -9,6 +9,7 @@ simulation.py runs the same engine without a lock and throws the state away.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,6 +93,7 @@ class RoutingContext:
         self.quota_delta: Counter = Counter()
         self._scopes: dict[tuple, list[int]] = {}
         self._cursors: dict[str, RotationCursor] = {}
+        self._cursor_snapshots: dict[str, dict] = {}
         self._stats: dict[tuple, dict[int, tuple[float | None, int]]] = {}
         self._teams: dict[int, Team] | None = None
         self._facts: LeadFacts | None = None
@@ -191,6 +193,7 @@ class RoutingContext:
                 cursors = cursors.select_for_update()
             for cursor in cursors:
                 self._cursors[cursor.key] = cursor
+                self._cursor_snapshots[cursor.key] = copy.deepcopy(cursor.state)
         self.preloaded = True
 
     def cursor_key(self, rule: AssignmentRule) -> str:
@@ -228,11 +231,16 @@ class RoutingContext:
                 if self.lock:
                     cursor.save()
             self._cursors[key] = cursor
+            self._cursor_snapshots[key] = copy.deepcopy(cursor.state)
         return self._cursors[key].state
 
     def cursors_save(self) -> None:
-        for cursor in self._cursors.values():
-            RotationCursor.objects.filter(pk=cursor.pk).update(state=cursor.state, updated_at=self.now)
+        """One UPDATE for every cursor whose state moved in this batch."""
+        changed = [c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)]
+        for cursor in changed:
+            cursor.updated_at = self.now
+        if changed:
+            RotationCursor.objects.bulk_update(changed, ["state", "updated_at"])
 
     def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
         """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the

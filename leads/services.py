@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -61,10 +62,14 @@ def transition_hook_register(hook: TransitionHook) -> None:
         _transition_hooks.append(hook)
 
 
-def _run_hooks(lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict) -> list[str]:
+def _run_hooks(
+    lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict
+) -> list[str]:
     changed: list[str] = []
     for hook in _transition_hooks:
-        changed.extend(hook(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache) or ())
+        changed.extend(
+            hook(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache) or ()
+        )
     return changed
 
 
@@ -245,7 +250,9 @@ def leads_transition_bulk(
             from_owner_id, from_status = row.owner_id, row.status
             changed_fields.update(_apply(row, status=req.status, owner=req.owner, now=now, fields=req.fields))
             changed_fields.update(
-                _run_hooks(row, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=hook_cache)
+                _run_hooks(
+                    row, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=hook_cache
+                )
             )
             row.updated_at = now
             updated.append(row)
@@ -264,15 +271,48 @@ def leads_transition_bulk(
             )
             _refresh_from(req.lead, row)
         if updated:
-            # Fields differ per row only in value, so updating the union is safe: every row
-            # carries its own current value for fields it did not change.
-            Lead.objects.bulk_update(updated, sorted(changed_fields), batch_size=batch_size)
+            _leads_write(updated, sorted(changed_fields), batch_size=batch_size)
     LeadEvent.objects.bulk_create(events, batch_size=batch_size)
     return events
 
 
+def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> None:
+    """Write the union of changed fields for every row (each row carries its own current value
+    for fields it did not change, so the union is safe).
+
+    Rows in one batch mostly share their new values (same owner, same clocks computed from the
+    same `now`), so one UPDATE per group of identical values is far cheaper than bulk_update's
+    per-row CASE expressions; when values are mostly distinct, bulk_update is used instead."""
+    groups: dict[tuple, list[int]] = {}
+    values_of: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        values = {name: getattr(row, Lead._meta.get_field(name).attname) for name in fields}
+        key = tuple(_hashable(values[name]) for name in fields)
+        groups.setdefault(key, []).append(row.pk)
+        values_of.setdefault(key, values)
+    if len(groups) * 2 > len(rows):
+        Lead.objects.bulk_update(rows, fields, batch_size=batch_size)
+        return
+    for key, ids in groups.items():
+        values = {Lead._meta.get_field(name).attname: value for name, value in values_of[key].items()}
+        Lead.objects.filter(pk__in=ids).update(**values)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
 def lead_event_record(
-    *, lead: Lead, kind: str, reason: str = "", actor=None, rule=None, data: dict | None = None, now: datetime | None = None
+    *,
+    lead: Lead,
+    kind: str,
+    reason: str = "",
+    actor=None,
+    rule=None,
+    data: dict | None = None,
+    now: datetime | None = None,
 ) -> LeadEvent:
     """An audit entry that changes neither owner nor status (merge, stage move, extension...)."""
     return LeadEvent.objects.create(

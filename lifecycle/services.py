@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from crm.models import Rep
 from leads.models import Activity, Lead
-from leads.services import lead_event_record, lead_transition
+from leads.services import activity_record, lead_event_record, lead_transition
 from lifecycle.activation import lead_activate_in_silence, lead_reactivate_directed, lead_recall_on_value_rise
 from lifecycle.clocks import (
     WARNED_DEADLINES,
@@ -94,8 +94,6 @@ def activity_log(
     The lead is re-read under its row lock after recording, so a sweep acting at the same moment
     either sees the activity or is seen by it, never half of each.
     """
-    from leads.services import activity_record
-
     now = now or timezone.now()
     activity = activity_record(
         lead=lead,
