@@ -172,7 +172,8 @@ class AssignmentRuleForm(forms.ModelForm):
         data = super().clean()
         if self.instance.pk and self.instance.is_default and not data.get("is_default"):
             self.add_error(
-                "is_default", _("Make another rule of this set the default first: every set needs exactly one.")
+                "is_default",
+                _("Make another rule of this set the default first: every set needs exactly one."),
             )
         if data.get("is_default") and data.get("active") is False:
             self.add_error(

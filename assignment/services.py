@@ -87,6 +87,10 @@ def _rules_hit(*, hits: dict[int, int], now: datetime) -> None:
     """One UPDATE for all rules that decided in the batch."""
     if not hits:
         return
+    if len(hits) == 1:
+        ((pk, n),) = hits.items()
+        AssignmentRule.objects.filter(pk=pk).update(hit_count=F("hit_count") + n, last_matched_at=now)
+        return
     AssignmentRule.objects.filter(pk__in=list(hits)).update(
         hit_count=Case(
             *[When(pk=pk, then=F("hit_count") + Value(n)) for pk, n in hits.items()],

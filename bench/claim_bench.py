@@ -41,7 +41,13 @@ def _pooled(count: int, *, team, now):
 
     source = Source.objects.first() or Source.objects.create(code="bench", name="bench")
     rows = [
-        Lead(name=f"pool {i}", source=source, status="pooled", pool_team=team if i % 2 else None, created_at=now)
+        Lead(
+            name=f"pool {i}",
+            source=source,
+            status="pooled",
+            pool_team=team if i % 2 else None,
+            created_at=now,
+        )
         for i in range(count)
     ]
     return [lead.pk for lead in Lead.objects.bulk_create(rows, batch_size=2000)]
@@ -52,7 +58,9 @@ def _claim_race(now) -> list[dict]:
     from assignment.services import lead_claim
     from leads.models import Lead, LeadEvent
 
-    ClaimPolicy.objects.update_or_create(level="junior", defaults={"daily_claim_cap": 40, "max_untouched": 1000})
+    ClaimPolicy.objects.update_or_create(
+        level="junior", defaults={"daily_claim_cap": 40, "max_untouched": 1000}
+    )
     team, reps = _reps(CLAIMERS)
     ids = _pooled(POOLED, team=team, now=now)
     connection.close()
@@ -92,7 +100,11 @@ def _claim_race(now) -> list[dict]:
         t.join()
     elapsed = time.perf_counter() - started
     double = (
-        LeadEvent.objects.filter(lead_id__in=ids, kind="claim").values("lead_id").annotate(n=Count("id")).filter(n__gt=1).count()
+        LeadEvent.objects.filter(lead_id__in=ids, kind="claim")
+        .values("lead_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
     )
     over = (
         Lead.objects.filter(pk__in=ids, status="assigned")
@@ -157,9 +169,9 @@ def _recall(now, count: int) -> list[dict]:
             ],
             batch_size=5000,
         )
-    manager = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
-        "bench_admin", "bench@example.com", None
-    )
+    manager = get_user_model().objects.filter(
+        is_superuser=True
+    ).first() or get_user_model().objects.create_superuser("bench_admin", "bench@example.com", None)
     started = time.perf_counter()
     result = leads_recall(leads_qs=Lead.objects.filter(name=marker), actor=manager, reason="bench recall")
     elapsed = time.perf_counter() - started

@@ -51,7 +51,8 @@ TRANSITION_EXTRA_FIELDS = frozenset(
 
 # Higher layers (lifecycle's clocks) register here to adjust a lead's columns inside the waist's
 # own UPDATE, so leads never imports them. A hook is called as
-#   hook(lead, from_status=..., from_owner_id=..., now=..., cache=dict) -> iterable of changed field names
+#   hook(lead, from_status=..., from_owner_id=..., now=..., cache=dict, kind=event kind)
+#   -> iterable of changed field names
 # after owner/status are set and before the row is saved; `cache` lives for one (bulk) call.
 TransitionHook = Callable[..., Iterable[str]]
 _transition_hooks: list[TransitionHook] = []
@@ -63,12 +64,13 @@ def transition_hook_register(hook: TransitionHook) -> None:
 
 
 def _run_hooks(
-    lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict
+    lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, cache: dict, kind: str
 ) -> list[str]:
     changed: list[str] = []
     for hook in _transition_hooks:
         changed.extend(
-            hook(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache) or ()
+            hook(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache, kind=kind)
+            or ()
         )
     return changed
 
@@ -177,7 +179,9 @@ def lead_transition(
         return None
     from_owner_id, from_status = locked.owner_id, locked.status
     changed = _apply(locked, status=status, owner=owner, now=now, fields=fields)
-    changed += _run_hooks(locked, from_status=from_status, from_owner_id=from_owner_id, now=now, cache={})
+    changed += _run_hooks(
+        locked, from_status=from_status, from_owner_id=from_owner_id, now=now, cache={}, kind=kind
+    )
     locked.save(update_fields=list(dict.fromkeys(changed)))
     event = _event(
         locked,
@@ -251,7 +255,12 @@ def leads_transition_bulk(
             changed_fields.update(_apply(row, status=req.status, owner=req.owner, now=now, fields=req.fields))
             changed_fields.update(
                 _run_hooks(
-                    row, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=hook_cache
+                    row,
+                    from_status=from_status,
+                    from_owner_id=from_owner_id,
+                    now=now,
+                    cache=hook_cache,
+                    kind=req.kind,
                 )
             )
             row.updated_at = now

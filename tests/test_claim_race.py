@@ -44,7 +44,9 @@ def test_two_reps_clicking_the_same_lead_one_wins_the_other_is_told_who():
     team = TeamFactory(name="Race")
     reps = [RepFactory(team=team) for _ in range(12)]
     lead = LeadFactory(status="pooled", source=SourceFactory())
-    results = _run([lambda rep=rep: [(rep.pk, lead_claim(lead=Lead.objects.get(pk=lead.pk), rep=rep))] for rep in reps])
+    results = _run(
+        [lambda rep=rep: [(rep.pk, lead_claim(lead=Lead.objects.get(pk=lead.pk), rep=rep))] for rep in reps]
+    )
     winners = [pk for pk, r in results if r.ok]
     assert len(winners) == 1
     winner = Rep.objects.get(pk=winners[0])

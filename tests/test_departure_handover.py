@@ -26,7 +26,10 @@ def client():
 def _owned(rep, n, status="assigned"):
     leads = [LeadFactory(status="new") for _ in range(n)]
     leads_transition_bulk(
-        [TransitionRequest(lead=lead, status=status, owner=rep, kind="route", reason="test") for lead in leads]
+        [
+            TransitionRequest(lead=lead, status=status, owner=rep, kind="route", reason="test")
+            for lead in leads
+        ]
     )
     return leads
 
@@ -70,14 +73,24 @@ def test_a_rep_cannot_mark_a_colleague_departed(rep_a, rep_b):
     assert Rep.objects.get(pk=rep_b.pk).status == "active"
 
 
-def test_the_rep_admin_departure_action_spreads_open_leads_over_a_team(client, manager, rep_a, outsider, other_team):
+def test_the_rep_admin_departure_action_spreads_open_leads_over_a_team(
+    client, manager, rep_a, outsider, other_team
+):
     _owned(rep_a, 4)
     client.force_login(manager)
     url = reverse("admin:crm_rep_changelist")
     post = {"action": "depart", "index": "0", ACTION_CHECKBOX_NAME: [rep_a.pk]}
     assert "4" in client.post(url, post).content.decode()
     response = client.post(
-        url, {**post, "confirm": "yes", "open_to": "team", "silent_to": "pool", "to_team": other_team.pk, "reason": "left"}
+        url,
+        {
+            **post,
+            "confirm": "yes",
+            "open_to": "team",
+            "silent_to": "pool",
+            "to_team": other_team.pk,
+            "reason": "left",
+        },
     )
     assert response.status_code == 302
     assert Lead.objects.filter(owner=outsider, status="assigned").count() == 4

@@ -24,7 +24,9 @@ def now():
 
 
 def test_a_reduce_penalty_lowers_the_cap_until_it_expires(rep_a, now):
-    ClaimPolicy.objects.create(level="junior", daily_claim_cap=10, penalty_mode="reduce", penalty_factor=0.5, penalty_hours=48)
+    ClaimPolicy.objects.create(
+        level="junior", daily_claim_cap=10, penalty_mode="reduce", penalty_factor=0.5, penalty_hours=48
+    )
     rep_penalize(rep=rep_a, reason="3 claims lapsed", now=now)
     allowance = rep_claim_allowance(rep_a, now + timedelta(hours=1))
     assert allowance["cap"] == 5 and allowance["penalized"]
@@ -49,7 +51,14 @@ def test_lapsed_claims_return_to_the_pool_and_followed_up_ones_stay(rep_a, now):
     lapsed, worked = LeadFactory(status="pooled"), LeadFactory(status="pooled")
     for lead in (lapsed, worked):
         assert lead_claim(lead=lead, rep=rep_a, now=now).ok
-    activity_log(lead=worked, kind="call", actor="rep", rep=rep_a, occurred_at=now + timedelta(hours=1), now=now + timedelta(hours=1))
+    activity_log(
+        lead=worked,
+        kind="call",
+        actor="rep",
+        rep=rep_a,
+        occurred_at=now + timedelta(hours=1),
+        now=now + timedelta(hours=1),
+    )
     later = now + timedelta(hours=30)
     sweep_run(now=later)  # the life-cycle sweep calls rep_penalize for each lapsed claimer
     lapsed.refresh_from_db()
@@ -60,7 +69,9 @@ def test_lapsed_claims_return_to_the_pool_and_followed_up_ones_stay(rep_a, now):
 
 
 def test_the_adaptive_cap_explains_itself(rep_a, now):
-    ClaimPolicy.objects.create(level="junior", daily_claim_cap=4, max_untouched=100, adaptive=True, follow_up_hours=24)
+    ClaimPolicy.objects.create(
+        level="junior", daily_claim_cap=4, max_untouched=100, adaptive=True, follow_up_hours=24
+    )
     rep_a.daily_claim_cap = 100
     rep_a.save()
     for day in range(10):

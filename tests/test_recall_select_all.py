@@ -26,7 +26,10 @@ def client():
 def _assigned(rep, n, **kwargs):
     leads = [LeadFactory(status="new", **kwargs) for _ in range(n)]
     leads_transition_bulk(
-        [TransitionRequest(lead=lead, status="assigned", owner=rep, kind="route", reason="test") for lead in leads]
+        [
+            TransitionRequest(lead=lead, status="assigned", owner=rep, kind="route", reason="test")
+            for lead in leads
+        ]
     )
     return leads
 
@@ -60,7 +63,9 @@ def test_select_all_matching_recalls_every_lead_behind_the_filter(client, manage
 def test_a_rep_cannot_recall_leads(rep_a, rep_b):
     leads = _assigned(rep_b, 2)
     with pytest.raises(PermissionDenied):
-        leads_recall(leads_qs=Lead.objects.filter(pk__in=[x.pk for x in leads]), actor=rep_a.user, reason="mine now")
+        leads_recall(
+            leads_qs=Lead.objects.filter(pk__in=[x.pk for x in leads]), actor=rep_a.user, reason="mine now"
+        )
     assert Lead.objects.filter(owner=rep_b, status="assigned").count() == 2
 
 
@@ -71,7 +76,13 @@ def test_a_staff_rep_gets_403_from_the_admin_action_and_nothing_changes(client, 
     client.force_login(rep_a.user)
     response = client.post(
         reverse("admin:leads_lead_changelist"),
-        {"action": "recall_to_pool", "index": "0", ACTION_CHECKBOX_NAME: [x.pk for x in leads], "confirm": "yes", "reason": "x"},
+        {
+            "action": "recall_to_pool",
+            "index": "0",
+            ACTION_CHECKBOX_NAME: [x.pk for x in leads],
+            "confirm": "yes",
+            "reason": "x",
+        },
     )
     assert response.status_code == 403
     assert Lead.objects.filter(owner=rep_b, status="assigned").count() == 2

@@ -7,7 +7,14 @@ from django.test.utils import CaptureQueriesContext
 
 from assignment.services import lead_route, leads_route_bulk
 from leads.models import Lead
-from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory, SourceFactory, TeamFactory
+from tests.factories import (
+    AssignmentRuleFactory,
+    LeadFactory,
+    RepFactory,
+    RuleSetFactory,
+    SourceFactory,
+    TeamFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +28,23 @@ def _world(*, east_cap=7, north_cap=5):
     reps.append(RepFactory(team=north, max_open_leads=north_cap, regions=["北京"], daily_assign_quota=2))
     rs = RuleSetFactory()
     AssignmentRuleFactory(
-        rule_set=rs, position=1, strategy="weighted", target_team=east,
+        rule_set=rs,
+        position=1,
+        strategy="weighted",
+        target_team=east,
         conditions=[{"field": "region", "op": "in", "value": ["上海"]}],
     )
     AssignmentRuleFactory(
-        rule_set=rs, position=2, strategy="least_loaded", target_team=north,
+        rule_set=rs,
+        position=2,
+        strategy="least_loaded",
+        target_team=north,
         conditions=[{"field": "region", "op": "eq", "value": "北京"}],
     )
     AssignmentRuleFactory(
-        rule_set=rs, position=3, strategy="profile_match",
+        rule_set=rs,
+        position=3,
+        strategy="profile_match",
         conditions=[{"field": "region", "op": "eq", "value": "广东"}],
     )
     AssignmentRuleFactory(rule_set=rs, position=4, strategy="round_robin", target_team=east)
@@ -95,4 +110,3 @@ def _engine_queries(captured) -> int:
     distinct new values (bounded by the number of reps) and chunked by the driver's limits."""
     skip = ('UPDATE "leads_lead"', 'INSERT INTO "leads_leadevent"')
     return sum(1 for q in captured.captured_queries if not q["sql"].startswith(skip))
-

@@ -11,7 +11,14 @@ from assignment.services import lead_route
 from leads.models import Lead
 from leads.selectors import invariants_violations
 from tests.conftest import requires_postgres
-from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory, SourceFactory, TeamFactory
+from tests.factories import (
+    AssignmentRuleFactory,
+    LeadFactory,
+    RepFactory,
+    RuleSetFactory,
+    SourceFactory,
+    TeamFactory,
+)
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

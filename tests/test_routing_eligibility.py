@@ -19,7 +19,9 @@ MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 @pytest.fixture
 def rule(team):
     rs = RuleSetFactory()
-    rule = AssignmentRuleFactory(rule_set=rs, name="Team", position=1, strategy="round_robin", target_team=team)
+    rule = AssignmentRuleFactory(
+        rule_set=rs, name="Team", position=1, strategy="round_robin", target_team=team
+    )
     AssignmentRuleFactory(rule_set=rs, name="Default", position=2, strategy="pool", is_default=True)
     return rule
 

@@ -19,16 +19,36 @@ def test_the_explanation_reads_like_the_example_in_the_issue(team, rep_a, rep_b)
     rep_b.save()
     wang = RepFactory(team=team, user__first_name="Fang", user__last_name="Wang")
     rs = RuleSetFactory()
-    AssignmentRuleFactory(rule_set=rs, position=1, name="CEO referral", strategy="direct",
-                          conditions=[{"field": "is_referral", "op": "eq", "value": True}])
-    AssignmentRuleFactory(rule_set=rs, position=2, name="North", strategy="round_robin",
-                          conditions=[{"field": "region", "op": "in", "value": ["北京", "天津"]}])
-    AssignmentRuleFactory(rule_set=rs, position=3, name="East China SaaS", strategy="round_robin", target_team=team,
-                          conditions=[{"field": "region", "op": "eq", "value": "华东"},
-                                      {"field": "industry", "op": "eq", "value": "SaaS"}])
+    AssignmentRuleFactory(
+        rule_set=rs,
+        position=1,
+        name="CEO referral",
+        strategy="direct",
+        conditions=[{"field": "is_referral", "op": "eq", "value": True}],
+    )
+    AssignmentRuleFactory(
+        rule_set=rs,
+        position=2,
+        name="North",
+        strategy="round_robin",
+        conditions=[{"field": "region", "op": "in", "value": ["北京", "天津"]}],
+    )
+    AssignmentRuleFactory(
+        rule_set=rs,
+        position=3,
+        name="East China SaaS",
+        strategy="round_robin",
+        target_team=team,
+        conditions=[
+            {"field": "region", "op": "eq", "value": "华东"},
+            {"field": "industry", "op": "eq", "value": "SaaS"},
+        ],
+    )
     AssignmentRuleFactory(rule_set=rs, position=4, name="Default", strategy="pool", is_default=True)
     held = LeadFactory(status="new")
-    lead_transition(lead=held, status="assigned", owner=rep_b, kind="route", reason="earlier")  # rep_b is now full
+    lead_transition(
+        lead=held, status="assigned", owner=rep_b, kind="route", reason="earlier"
+    )  # rep_b is now full
     lead = LeadFactory(status="new", region="华东", industry="SaaS")
     lead_route(lead=lead)
     event = LeadEvent.objects.get(lead=lead)

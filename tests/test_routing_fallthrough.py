@@ -20,8 +20,13 @@ def rule_set():
 
 
 def test_the_first_matching_rule_decides(rule_set, rep_a, outsider):
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="round_robin", target_team=outsider.team,
-                          conditions=[{"field": "region", "op": "eq", "value": "北京"}])
+    AssignmentRuleFactory(
+        rule_set=rule_set,
+        position=1,
+        strategy="round_robin",
+        target_team=outsider.team,
+        conditions=[{"field": "region", "op": "eq", "value": "北京"}],
+    )
     AssignmentRuleFactory(rule_set=rule_set, position=2, strategy="round_robin", target_team=rep_a.team)
     AssignmentRuleFactory(rule_set=rule_set, position=3, strategy="pool", is_default=True)
     assert lead_route(lead=LeadFactory(status="new", region="北京")).owner == outsider
@@ -31,8 +36,12 @@ def test_the_first_matching_rule_decides(rule_set, rep_a, outsider):
 def test_a_rule_without_eligible_reps_falls_through_to_the_next(rule_set, rep_a, outsider):
     outsider.status = "away"
     outsider.save()
-    AssignmentRuleFactory(rule_set=rule_set, position=1, name="West", strategy="round_robin", target_team=outsider.team)
-    AssignmentRuleFactory(rule_set=rule_set, position=2, name="East", strategy="round_robin", target_team=rep_a.team)
+    AssignmentRuleFactory(
+        rule_set=rule_set, position=1, name="West", strategy="round_robin", target_team=outsider.team
+    )
+    AssignmentRuleFactory(
+        rule_set=rule_set, position=2, name="East", strategy="round_robin", target_team=rep_a.team
+    )
     AssignmentRuleFactory(rule_set=rule_set, position=3, strategy="pool", is_default=True)
     lead = LeadFactory(status="new")
     decision = lead_route(lead=lead)
@@ -45,7 +54,9 @@ def test_a_rule_without_eligible_reps_falls_through_to_the_next(rule_set, rep_a,
 def test_a_rule_may_pool_instead_of_falling_through(rule_set, rep_a, team):
     rep_a.status = "away"
     rep_a.save()
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="round_robin", target_team=team, on_no_eligible="pool")
+    AssignmentRuleFactory(
+        rule_set=rule_set, position=1, strategy="round_robin", target_team=team, on_no_eligible="pool"
+    )
     AssignmentRuleFactory(rule_set=rule_set, position=2, strategy="pool", is_default=True)
     lead = LeadFactory(status="new")
     lead_route(lead=lead)
@@ -54,17 +65,29 @@ def test_a_rule_may_pool_instead_of_falling_through(rule_set, rep_a, team):
 
 
 def test_the_default_rule_may_name_a_default_owner(rule_set, rep_b):
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="pool", is_default=True, default_owner=rep_b)
+    AssignmentRuleFactory(
+        rule_set=rule_set, position=1, strategy="pool", is_default=True, default_owner=rep_b
+    )
     decision = lead_route(lead=LeadFactory(status="new"))
     assert decision.owner == rep_b
-    assert explanation_sentences(decision.explanation)[-1] == f"Assigned to the default owner {rep_b.display_name}."
+    assert (
+        explanation_sentences(decision.explanation)[-1]
+        == f"Assigned to the default owner {rep_b.display_name}."
+    )
 
 
 def test_inactive_and_off_schedule_rules_are_passed_over(rule_set, rep_a, rep_b, outsider):
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="direct", active=False, target_team=outsider.team)
     AssignmentRuleFactory(
-        rule_set=rule_set, position=2, strategy="direct", target_team=outsider.team,
-        schedule_start=time(9), schedule_end=time(18), schedule_timezone="Asia/Shanghai",
+        rule_set=rule_set, position=1, strategy="direct", active=False, target_team=outsider.team
+    )
+    AssignmentRuleFactory(
+        rule_set=rule_set,
+        position=2,
+        strategy="direct",
+        target_team=outsider.team,
+        schedule_start=time(9),
+        schedule_end=time(18),
+        schedule_timezone="Asia/Shanghai",
     )
     AssignmentRuleFactory(rule_set=rule_set, position=3, strategy="round_robin", target_team=rep_a.team)
     AssignmentRuleFactory(rule_set=rule_set, position=4, strategy="pool", is_default=True)
@@ -76,16 +99,25 @@ def test_inactive_and_off_schedule_rules_are_passed_over(rule_set, rep_a, rep_b,
 
 
 def test_a_condition_on_a_missing_extra_key_simply_does_not_match(rule_set, rep_a):
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="round_robin", target_team=rep_a.team,
-                          conditions=[{"field": "extra.campaign", "op": "eq", "value": "618"}])
+    AssignmentRuleFactory(
+        rule_set=rule_set,
+        position=1,
+        strategy="round_robin",
+        target_team=rep_a.team,
+        conditions=[{"field": "extra.campaign", "op": "eq", "value": "618"}],
+    )
     AssignmentRuleFactory(rule_set=rule_set, position=2, strategy="pool", is_default=True)
     assert lead_route(lead=LeadFactory(status="new", extra={})).status == "pooled"
     assert lead_route(lead=LeadFactory(status="new", extra={"campaign": "618"})).owner == rep_a
 
 
 def test_garbage_rule_data_never_raises_and_never_orphans(rule_set, rep_a):
-    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="round_robin",
-                          conditions=[{"field": "nonsense", "op": "???", "value": None}, "junk"])
+    AssignmentRuleFactory(
+        rule_set=rule_set,
+        position=1,
+        strategy="round_robin",
+        conditions=[{"field": "nonsense", "op": "???", "value": None}, "junk"],
+    )
     AssignmentRuleFactory(rule_set=rule_set, position=2, strategy="teleport", target_team=rep_a.team)
     AssignmentRuleFactory(rule_set=rule_set, position=3, strategy="pool", is_default=True)
     lead = LeadFactory(status="new")

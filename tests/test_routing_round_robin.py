@@ -7,7 +7,7 @@ import pytest
 from assignment.explain import explanation_sentences
 from assignment.services import lead_route, leads_route_bulk
 from leads.models import Lead, LeadEvent
-from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory, UserFactory
+from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -34,7 +34,9 @@ def _rule_form(rule_set, rows, **extra):
         "targets-MAX_NUM_FORMS": "1000",
     }
     for i, (field, op, value) in enumerate(rows):
-        data.update({f"conditions-{i}-field": field, f"conditions-{i}-op": op, f"conditions-{i}-value": value})
+        data.update(
+            {f"conditions-{i}-field": field, f"conditions-{i}-op": op, f"conditions-{i}-value": value}
+        )
     data.update(extra)
     return data
 

@@ -21,8 +21,12 @@ def client():
 @pytest.fixture
 def rule_set(rep_a, outsider):
     rs = RuleSetFactory(name="Live")
-    AssignmentRuleFactory(rule_set=rs, name="West first", position=1, strategy="round_robin", target_team=outsider.team)
-    AssignmentRuleFactory(rule_set=rs, name="East first", position=2, strategy="round_robin", target_team=rep_a.team)
+    AssignmentRuleFactory(
+        rule_set=rs, name="West first", position=1, strategy="round_robin", target_team=outsider.team
+    )
+    AssignmentRuleFactory(
+        rule_set=rs, name="East first", position=2, strategy="round_robin", target_team=rep_a.team
+    )
     AssignmentRuleFactory(rule_set=rs, name="Default", position=3, strategy="pool", is_default=True)
     return rs
 
@@ -71,7 +75,11 @@ def test_dragging_a_rule_up_changes_who_gets_the_lead(client, manager, rule_set,
     url = reverse("admin:assignment_ruleset_change", args=[rule_set.pk])
     response = client.post(url, _post_data(rule_set, ["East first", "West first", "Default"]))
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert list(rule_set.rules.order_by("position").values_list("name", flat=True)) == ["East first", "West first", "Default"]
+    assert list(rule_set.rules.order_by("position").values_list("name", flat=True)) == [
+        "East first",
+        "West first",
+        "Default",
+    ]
     assert lead_route(lead=LeadFactory(status="new")).owner == rep_a
 
 
@@ -94,7 +102,9 @@ def test_the_default_rule_cannot_be_deleted_or_switched_off(client, manager, rul
     response = client.post(url, _post_data(rule_set, order, **{"rules-2-is_default": None}))
     assert "exactly one default rule" in response.content.decode()
     assert AssignmentRule.objects.filter(rule_set=rule_set, is_default=True, active=True).count() == 1
-    delete_url = reverse("admin:assignment_assignmentrule_delete", args=[rule_set.rules.get(is_default=True).pk])
+    delete_url = reverse(
+        "admin:assignment_assignmentrule_delete", args=[rule_set.rules.get(is_default=True).pk]
+    )
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
 
 
@@ -123,5 +133,8 @@ def test_switching_the_live_rule_set_is_atomic(client, manager, rule_set):
 def test_a_rule_set_without_a_default_cannot_go_live(client, manager, rule_set):
     empty = RuleSetFactory(name="Empty", is_active=False)
     client.force_login(manager)
-    client.post(reverse("admin:assignment_ruleset_changelist"), {"action": "activate", "_selected_action": [str(empty.pk)]})
+    client.post(
+        reverse("admin:assignment_ruleset_changelist"),
+        {"action": "activate", "_selected_action": [str(empty.pk)]},
+    )
     assert RuleSet.objects.get(is_active=True) == rule_set

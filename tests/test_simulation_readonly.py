@@ -26,9 +26,17 @@ def client():
 @pytest.fixture
 def rule_set(rep_a, rep_b, outsider):
     rs = RuleSetFactory(name="Live")
-    AssignmentRuleFactory(rule_set=rs, name="West", position=1, strategy="round_robin", target_team=outsider.team,
-                          conditions=[{"field": "region", "op": "eq", "value": "北京"}])
-    AssignmentRuleFactory(rule_set=rs, name="East", position=2, strategy="round_robin", target_team=rep_a.team)
+    AssignmentRuleFactory(
+        rule_set=rs,
+        name="West",
+        position=1,
+        strategy="round_robin",
+        target_team=outsider.team,
+        conditions=[{"field": "region", "op": "eq", "value": "北京"}],
+    )
+    AssignmentRuleFactory(
+        rule_set=rs, name="East", position=2, strategy="round_robin", target_team=rep_a.team
+    )
     AssignmentRuleFactory(rule_set=rs, name="Default", position=3, strategy="pool", is_default=True)
     return rs
 
@@ -53,7 +61,9 @@ def test_a_draft_order_is_compared_with_the_live_set_without_writing(rule_set, r
             rule_set=rule_set, leads=leads, order=[(east.pk, True), (west.pk, True), (default.pk, True)]
         )
     assert _state() == before
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    writes = [
+        q["sql"] for q in queries.captured_queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+    ]
     assert writes == []
     assert result.live_distribution == {outsider.display_name: 4}
     assert result.draft_distribution == {rep_a.display_name: 2, rep_b.display_name: 2}
@@ -67,7 +77,9 @@ def test_the_simulate_page_runs_over_an_uploaded_sample(client, manager, rule_se
     rules = list(rule_set.rules.order_by("position"))
     data = {f"order_{r.pk}": str(i) for i, r in enumerate(rules, start=1)}
     data.update({f"active_{r.pk}": "on" for r in rules})
-    data["sample"] = SimpleUploadedFile("sample.csv", "name,region,campaign\n王伟,北京,618\n李娜,上海,\n".encode())
+    data["sample"] = SimpleUploadedFile(
+        "sample.csv", "name,region,campaign\n王伟,北京,618\n李娜,上海,\n".encode()
+    )
     before = _state()
     response = client.post(url, data)
     assert response.status_code == 200

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.django_db
 def _assigned(rep, n):
     leads = [LeadFactory(status="new") for _ in range(n)]
     leads_transition_bulk(
-        [TransitionRequest(lead=lead, status="assigned", owner=rep, kind="route", reason="test") for lead in leads]
+        [
+            TransitionRequest(lead=lead, status="assigned", owner=rep, kind="route", reason="test")
+            for lead in leads
+        ]
     )
     return Lead.objects.filter(pk__in=[x.pk for x in leads])
 
@@ -27,8 +30,13 @@ def test_transfer_to_a_team_routes_inside_the_team_by_its_rule(manager, outsider
     heavy = RepFactory(team=other_team, weight=2)
     light = RepFactory(team=other_team, weight=1)
     rs = RuleSetFactory()
-    AssignmentRuleFactory(rule_set=rs, position=1, strategy="weighted", target_team=other_team,
-                          conditions=[{"field": "region", "op": "eq", "value": "never"}])
+    AssignmentRuleFactory(
+        rule_set=rs,
+        position=1,
+        strategy="weighted",
+        target_team=other_team,
+        conditions=[{"field": "region", "op": "eq", "value": "never"}],
+    )
     AssignmentRuleFactory(rule_set=rs, position=2, strategy="pool", is_default=True)
     rep_a = RepFactory()
     qs = _assigned(rep_a, 6)
