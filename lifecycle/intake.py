@@ -25,6 +25,7 @@ from leads.importing import LeadTable, rejects_write, table_open_path
 from leads.models import Activity, Lead, LeadType, ScoreBand, Source
 from leads.scoring import ScoringContext, lead_score, scoring_context_load
 from leads.services import TransitionRequest, lead_events_record_bulk, leads_transition_bulk
+from lifecycle.services import activity_effects_apply
 
 NURTURE_ACTIONS = (ScoreBand.Action.NURTURE, ScoreBand.Action.LONG_NURTURE)
 
@@ -323,7 +324,7 @@ def _batch_intake(
             lead.updated_at = now
         Lead.objects.bulk_update(list(merged_existing.values()), sorted(fields), batch_size=500)
     if merges:
-        Activity.objects.bulk_create(
+        came_again = Activity.objects.bulk_create(
             [
                 Activity(
                     lead=c.lead,
@@ -352,6 +353,16 @@ def _batch_intake(
             actor=actor,
             now=now,
         )
+        # A contact who comes in again while silent (activation) or just released (directed
+        # reactivation) gets the life-cycle effects of any customer activity; only those few.
+        for activity in came_again:
+            lead = activity.lead
+            if lead.status == Lead.Status.SILENT or (
+                lead.status == Lead.Status.POOLED
+                and lead.reactivation_until
+                and lead.reactivation_until >= now
+            ):
+                activity_effects_apply(lead=lead, activity=activity, now=now)
         # A nurtured lead whose new data lifts it into a routed band goes to routing now.
         for pk, lead in merged_existing.items():
             if (

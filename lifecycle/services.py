@@ -108,6 +108,15 @@ def activity_log(
         data=data,
         now=now,
     )
+    activity_effects_apply(lead=lead, activity=activity, now=now)
+    activity.lead = lead
+    return activity
+
+
+def activity_effects_apply(*, lead: Lead, activity: Activity, now: datetime) -> None:
+    """The life-cycle effects of an activity already recorded: clocks for a held lead,
+    activation in silence, directed reactivation from the pool, recall from nurturing on a
+    value rise. Intake calls it for a contact who comes in again (a bulk-created activity)."""
     locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
     cache: dict = {}
     if locked.status == Lead.Status.ASSIGNED:
@@ -130,8 +139,6 @@ def activity_log(
     elif locked.status == Lead.Status.NURTURING:
         lead_recall_on_value_rise(lead=locked, activity=activity, now=now)
     _refresh(lead, locked)
-    activity.lead = lead
-    return activity
 
 
 def _refresh(target: Lead, source: Lead) -> None:
