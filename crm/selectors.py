@@ -26,9 +26,11 @@ from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Avg,
+    BooleanField,
     Case,
     CharField,
     Count,
+    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -322,15 +324,32 @@ def events_in_scope(
     qs = LeadEvent.objects.order_by().filter(at__gte=filters.start_at)
     if not open_ended:
         qs = qs.filter(at__lt=filters.end_at)
-    if not scope.is_all:
+    on_lead = team_path == "lead__team"
+    if not on_lead and not scope.is_all:
         qs = qs.filter(**{f"{team_path}__in": scope.team_ids})
-    if filters.team_id:
+    if not on_lead and filters.team_id:
         qs = qs.filter(**{team_path: filters.team_id})
-    if filters.source_id:
-        qs = qs.filter(lead__source_id=filters.source_id)
-    if filters.lead_type_id:
-        qs = qs.filter(lead__lead_type_id=filters.lead_type_id)
+    wanted = lead_filter_q(scope=scope, filters=filters, team=on_lead)
+    if wanted:
+        qs = qs.filter(lead_id__in=Lead.objects.order_by().filter(wanted).values("pk"))
     return qs
+
+
+def lead_filter_q(*, scope: DashboardScope, filters: DashboardFilters, team: bool) -> Q:
+    """The filters an event reads on its lead: source, lead type and (team=True) the lead's team.
+
+    Events test them as `lead_id IN (matching leads)`: PostgreSQL hashes the matching ids once
+    (a semi-join) instead of joining every event in the range to the whole lead table."""
+    q = Q()
+    if team and not scope.is_all:
+        q &= Q(team_id__in=scope.team_ids)
+    if team and filters.team_id:
+        q &= Q(team_id=filters.team_id)
+    if filters.source_id:
+        q &= Q(source_id=filters.source_id)
+    if filters.lead_type_id:
+        q &= Q(lead_type_id=filters.lead_type_id)
+    return q
 
 
 def reps_in_scope(*, scope: DashboardScope, filters: DashboardFilters) -> QuerySet[Rep]:
@@ -1233,16 +1252,16 @@ def event_pass(
 ) -> dict[str, Any] | None:
     """The event figures of received_by_rep, takebacks_by_rep, rule_hits, lifecycle_weekly and
     takeback_reasons — same definitions, same team paths — from one statement on PostgreSQL:
-    the events in the range (with the lead joined once, when a filter needs it) are materialised
-    once and each figure aggregates that set, instead of six scans and joins of the same events.
+    the events in the range (the lead filters as one hashed semi-join, see lead_filter_q) are
+    materialised once and each figure aggregates that set, instead of six scans and joins of the
+    same events.
     None elsewhere (each selector then runs its own query)."""
     if connection.vendor != "postgresql":
         return None
     qs = LeadEvent.objects.order_by().filter(at__gte=filters.start_at, at__lt=filters.end_at)
-    if filters.source_id:
-        qs = qs.filter(lead__source_id=filters.source_id)
-    if filters.lead_type_id:
-        qs = qs.filter(lead__lead_type_id=filters.lead_type_id)
+    wanted = lead_filter_q(scope=scope, filters=filters, team=False)
+    if wanted:
+        qs = qs.filter(lead_id__in=Lead.objects.order_by().filter(wanted).values("pk"))
     columns: dict[str, Any] = {
         "_kind": F("kind"),
         "_fs": F("from_status"),
@@ -1254,11 +1273,22 @@ def event_pass(
         "_w": TruncWeek("at"),
     }
     teamed = not scope.is_all or bool(filters.team_id)
-    if teamed:  # the three team paths of events_in_scope
-        columns.update(_lt=F("lead__team_id"), _tt=F("to_owner__team_id"), _ft=F("from_owner__team_id"))
+    if teamed:  # the three team paths of events_in_scope; the lead's team as a hashed semi-join
+        in_team = (
+            Lead.objects.order_by()
+            .filter(lead_filter_q(scope=scope, filters=filters, team=True))
+            .values("pk")
+        )
+        columns.update(
+            _lok=ExpressionWrapper(Q(lead_id__in=in_team), output_field=BooleanField()),
+            _tt=F("to_owner__team_id"),
+            _ft=F("from_owner__team_id"),
+        )
     inner_sql, inner_params = qs.values(**columns).query.sql_with_params()
 
     def team(column: str) -> tuple[str, list]:
+        if teamed and column == "_lt":
+            return " AND x._lok", []
         sql, params = "", []
         if teamed and not scope.is_all:
             sql += f" AND x.{column} IN ({', '.join(['%s'] * len(scope.team_ids))})"
