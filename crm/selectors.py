@@ -17,6 +17,8 @@ The dashboard sits above every layer (it reads leads, assignment and lifecycle),
 from __future__ import annotations
 
 import math
+import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -1320,7 +1322,8 @@ def event_pass(
         branches.append((sql, params))
 
     def count_if(cond: str = "TRUE", params: list | None = None) -> tuple[str, list]:
-        return f"COUNT(*) FILTER (WHERE {cond})", params or []
+        # x holds one row per distinct combination of the columns, with its number of events.
+        return f"COALESCE(SUM(x._n) FILTER (WHERE {cond}), 0)::bigint", params or []
 
     no_ts, no_txt, no_int = "NULL::timestamp", "NULL::text", "NULL::bigint"
     # received_by_rep
@@ -1377,11 +1380,15 @@ def event_pass(
     branch(
         "reason",
         (no_int, no_ts, "x._kind", "x._reason"),
-        [count_if(), ("ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, x._kind, x._reason)", [])],
+        [count_if(), ("ROW_NUMBER() OVER (ORDER BY SUM(x._n) DESC, x._kind, x._reason)", [])],
         f" AND x._kind IN {take_in} AND x._fo IS NOT NULL" + f_sql,
         [*take_p, *f_p],
     )
-    sql = f"WITH x AS MATERIALIZED ({inner_sql}) " + " UNION ALL ".join(f"({b})" for b, _p in branches)
+    # Events that agree on every column are counted together first (most of the range is routing
+    # events of a few reps and rules per week), so each figure aggregates far fewer rows.
+    keys = ", ".join(f"e.{c}" for c in columns)
+    grouped = f"SELECT {keys}, COUNT(*) AS _n FROM ({inner_sql}) e GROUP BY {keys}"
+    sql = f"WITH x AS MATERIALIZED ({grouped}) " + " UNION ALL ".join(f"({b})" for b, _p in branches)
     params = [*inner_params, *(p for _b, ps in branches for p in ps)]
 
     received: dict[int, dict[str, int]] = {}
@@ -1459,27 +1466,78 @@ def dashboard_filter_choices(*, scope: DashboardScope) -> dict[str, list[tuple[i
 def dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> dict[str, Any]:
     """Every panel's numbers as plain data (rows of dicts), for the page, CSV, JSON and e-mail.
 
-    On PostgreSQL the queries run in one transaction with JIT compilation off: these
-    aggregates are estimated expensive enough to trigger JIT, which then costs about a second of
-    compilation per query at a million leads and never pays for itself.
+    On PostgreSQL the queries run in one transaction with JIT compilation off (these aggregates
+    are estimated expensive enough to trigger JIT, which then costs about a second of compilation
+    per query at a million leads and never pays for itself) and enough work_mem to sort and hash
+    a 90-day range in memory. When no outer transaction is open (a request, a task), the two
+    heaviest figures run at the same time on a second connection that reads the same snapshot
+    (pg_export_snapshot, as pg_dump -j does), so a cold render uses two cores and every figure
+    still describes one instant.
     """
+    postgres = connection.vendor == "postgresql"
+    side = postgres and not connection.in_atomic_block  # inside a caller's transaction: one connection
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        snapshot = None
+        if postgres:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-        return _dashboard_metrics(scope=scope, filters=filters, now=now)
+                if side:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                _pg_settings(cursor)
+                if side:
+                    cursor.execute("SELECT pg_export_snapshot()")
+                    snapshot = cursor.fetchone()[0]
+        return _dashboard_metrics(scope=scope, filters=filters, now=now, snapshot=snapshot)
 
 
-def _dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now: datetime) -> dict[str, Any]:
-    labels = dashboard_labels(scope=scope)
-    speed = speed_levels(scope=scope, filters=filters, now=now)
+def _pg_settings(cursor) -> None:
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
+SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
+def _side_figures(
+    *, scope: DashboardScope, filters: DashboardFilters, now: datetime
+) -> tuple[dict, dict | None]:
+    return speed_levels(scope=scope, filters=filters, now=now), event_pass(scope=scope, filters=filters)
+
+
+def _side_figures_on_snapshot(
+    snapshot: str, *, scope: DashboardScope, filters: DashboardFilters, now: datetime
+) -> tuple[dict, dict | None]:
+    """_side_figures on this thread's own connection, inside the exporting transaction's
+    snapshot; the connection is closed afterwards (the thread ends)."""
+    if not SNAPSHOT_ID.match(snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            _pg_settings(cursor)
+            return _side_figures(scope=scope, filters=filters, now=now)
+    finally:
+        connection.close()
+
+
+def _dashboard_metrics(
+    *, scope: DashboardScope, filters: DashboardFilters, now: datetime, snapshot: str | None = None
+) -> dict[str, Any]:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = (
+            pool.submit(_side_figures_on_snapshot, snapshot, scope=scope, filters=filters, now=now)
+            if snapshot
+            else None
+        )
+        labels = dashboard_labels(scope=scope)
+        overdue = overdue_now_by_owner(scope=scope, filters=filters, now=now)
+        cube = lead_cube(scope=scope, filters=filters)
+        cycle = sales_cycle_by_team(scope=scope, filters=filters)
+        funnel = stage_funnel(scope=scope, filters=filters, now=now, current=cube["current_stage"])
+        speed, events = side.result() if side else _side_figures(scope=scope, filters=filters, now=now)
+    events = events or {}
     speed_rep, speed_team, speed_all = speed["rep"], speed["team"], speed["all"]
-    overdue = overdue_now_by_owner(scope=scope, filters=filters, now=now)
-    cube = lead_cube(scope=scope, filters=filters)
     conversions = cube["conversion"]
-    cycle = sales_cycle_by_team(scope=scope, filters=filters)
-    events = event_pass(scope=scope, filters=filters) or {}
     distribution = distribution_by_rep(
         scope=scope,
         filters=filters,
@@ -1520,7 +1578,7 @@ def _dashboard_metrics(*, scope: DashboardScope, filters: DashboardFilters, now:
         "overdue": overdue,
         "conversion": conversions,
         "cycle": cycle,
-        "funnel": stage_funnel(scope=scope, filters=filters, now=now, current=cube["current_stage"]),
+        "funnel": funnel,
         "distribution": distribution,
         "fairness": fairness,
         "rules": rules,

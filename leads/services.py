@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Case, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm.models import Rep
@@ -314,14 +315,35 @@ def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> Non
                 values = {f.attname: getattr(members[0], f.attname) for f in varying}
                 Lead.objects.filter(pk__in=[m.pk for m in members]).update(**common, **values)
             continue
-        cases = {
-            f.attname: Case(
-                *[When(pk=row.pk, then=Value(getattr(row, f.attname), output_field=f)) for row in chunk],
-                output_field=f,
-            )
-            for f in varying
-        }
+        cases = {f.attname: _case_by_pk(chunk, f) for f in varying}
         Lead.objects.filter(pk__in=[row.pk for row in chunk]).update(**common, **cases)
+
+
+_PLAIN_CASE_TYPES = {
+    "ForeignKey",
+    "CharField",
+    "DateTimeField",
+    "BooleanField",
+    "PositiveSmallIntegerField",
+    "IntegerField",
+}
+
+
+def _case_by_pk(rows: list[Lead], field) -> Any:
+    """CASE id WHEN … THEN … END for one varying column. Built as SQL for plain scalar columns
+    because resolving thousands of When() expressions costs more than the UPDATE itself."""
+    if field.get_internal_type() not in _PLAIN_CASE_TYPES:
+        return Case(
+            *[When(pk=row.pk, then=Value(getattr(row, field.attname), output_field=field)) for row in rows],
+            output_field=field,
+        )
+    connection = connections[Lead.objects.db]
+    params: list[Any] = []
+    for row in rows:
+        params += [row.pk, field.get_db_prep_save(getattr(row, field.attname), connection)]
+    pk = connection.ops.quote_name(Lead._meta.pk.column)
+    sql = f"CASE {pk} " + " ".join(["WHEN %s THEN %s"] * len(rows)) + " END"
+    return RawSQL(sql, params, output_field=field)
 
 
 def _hashable(value: Any) -> Any:

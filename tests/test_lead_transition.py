@@ -108,3 +108,32 @@ def test_bulk_transition_skips_leads_no_longer_in_the_expected_status(rep_a, rep
     assert [e.lead_id for e in events] == [second.pk]
     first.refresh_from_db()
     assert first.owner == rep_b
+
+
+@pytest.mark.django_db
+def test_bulk_transition_writes_each_leads_own_values_when_they_vary(django_assert_max_num_queries):
+    from django.utils import timezone
+
+    from tests.factories import RepFactory
+
+    reps = RepFactory.create_batch(12)
+    leads = LeadFactory.create_batch(60, status="pooled")
+    now = timezone.now()
+    requests = [
+        TransitionRequest(
+            lead=lead,
+            status="assigned",
+            owner=reps[i % 12],
+            kind="route",
+            reason=f"r{i}",
+            fields={"score": i},
+        )
+        for i, lead in enumerate(leads)
+    ]
+    with django_assert_max_num_queries(8):
+        leads_transition_bulk(requests, now=now)
+    for i, lead in enumerate(leads):
+        lead.refresh_from_db()
+        assert lead.owner_id == reps[i % 12].pk and lead.team_id == reps[i % 12].team_id
+        assert lead.score == i
+        assert lead.status == "assigned" and lead.assigned_at == now
