@@ -21,6 +21,7 @@ class RuleSet(models.Model):
     class Meta:
         ordering = ["trigger", "name"]
         verbose_name = _("rule set")
+        verbose_name_plural = _("rule sets")
         constraints = [
             models.UniqueConstraint(
                 fields=["trigger"], condition=Q(is_active=True), name="one_active_rule_set_per_trigger"
@@ -88,6 +89,7 @@ class AssignmentRule(models.Model):
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
         constraints = [
             models.UniqueConstraint(
                 fields=["rule_set"], condition=Q(is_default=True), name="one_default_rule_per_set"

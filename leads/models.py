@@ -63,6 +63,7 @@ class LeadType(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("lead type")
+        verbose_name_plural = _("lead types")
 
     def __str__(self) -> str:
         return self.name
@@ -263,6 +264,7 @@ class LeadEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
         indexes = [
             models.Index(fields=["lead", "-id"], name="event_lead_latest"),
             models.Index(fields=["to_owner", "kind", "at"], name="event_owner_kind_at"),
@@ -301,6 +303,7 @@ class ScoringRule(models.Model):
     class Meta:
         ordering = ["kind", "name"]
         verbose_name = _("scoring rule")
+        verbose_name_plural = _("scoring rules")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.points:+d})"
@@ -319,6 +322,7 @@ class ScoreBand(models.Model):
     class Meta:
         ordering = ["-min_score"]
         verbose_name = _("score band")
+        verbose_name_plural = _("score bands")
 
     def __str__(self) -> str:
         return f"{self.get_tier_display()} ≥ {self.min_score}"

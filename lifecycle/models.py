@@ -16,6 +16,7 @@ class Stage(models.Model):
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("stage")
+        verbose_name_plural = _("stages")
         constraints = [models.UniqueConstraint(fields=["lead_type", "name"], name="stage_unique_name")]
 
     def __str__(self) -> str:
