@@ -168,6 +168,10 @@ class Lead(models.Model):
             models.Index(fields=["cascade_due"], name="lead_cascade_due"),
             models.Index(fields=["warn_at"], name="lead_warn_at"),
             models.Index(fields=["previous_owner", "status"], name="lead_previous_owner"),
+            # The pool page: walks one of these backwards and stops after a page.
+            models.Index(fields=["-id"], condition=Q(status="pooled"), name="lead_pooled_newest"),
+            models.Index(fields=["-score", "-id"], condition=Q(status="pooled"), name="lead_pooled_score"),
+            models.Index(fields=["pooled_at", "id"], condition=Q(status="pooled"), name="lead_pooled_age"),
         ]
         constraints = [
             models.CheckConstraint(
