@@ -9,6 +9,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+class EventDataField(models.JSONField):
+    """Django 5.2 bulk-inserts PostgreSQL rows through UNNEST(arrays), and psycopg escapes each
+    JSON document inside the array literal with a regex: ~1.5 ms per routing explanation. Having
+    a placeholder method opts the column out of UNNEST (plain multi-row VALUES instead)."""
+
+    def get_placeholder(self, value, compiler, connection) -> str:
+        return "%s"
+
+
 class Channel(models.TextChoices):
     FORM = "form", _("web form")
     EVENT = "event", _("event / expo")
@@ -262,7 +271,7 @@ class LeadEvent(models.Model):
         "assignment.AssignmentRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     reason = models.CharField(max_length=500, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = EventDataField(default=dict, blank=True)
     at = models.DateTimeField(db_index=True)
 
     class Meta:
