@@ -25,8 +25,9 @@ demo: $(STAMP)
 browsers: $(STAMP)
 	@sh scripts/ensure-chromium.sh
 
+# Two workers (the machine has two cores); a module's tests stay on one worker.
 test: $(STAMP) browsers
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q -m "not browser and not heavy" $(PYTEST_ARGS)
