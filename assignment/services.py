@@ -413,12 +413,17 @@ def leads_recall(
     changed = 0
     fields = {"pool_team": pool_team, "pool_reason": "recalled", "claim_due": None, "cascade_step": 0}
     for start in range(0, len(ids), BATCH):
-        chunk = list(Lead.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        # Primary keys only: the waist locks and reads each row itself (and re-checks its status).
         requests = [
             TransitionRequest(
-                lead=lead, status=Lead.Status.POOLED, owner=None, kind="recall", reason=reason, fields=fields
+                lead=pk,
+                status=Lead.Status.POOLED,
+                owner=None,
+                kind="recall",
+                reason=reason,
+                fields=fields,
             )
-            for lead in chunk
+            for pk in ids[start : start + BATCH]
         ]
         events = leads_transition_bulk(requests, actor=actor, now=now, expect_status=Lead.OWNED_STATUSES)
         owners.update(e.from_owner_id for e in events if e.from_owner_id)

@@ -210,9 +210,10 @@ def _refresh_from(target: Lead, source: Lead) -> None:
 
 @dataclass
 class TransitionRequest:
-    """One lead's change inside leads_transition_bulk."""
+    """One lead's change inside leads_transition_bulk. `lead` may be a primary key when the
+    caller holds no instance (set-wise recalls): the waist reads and locks the row itself."""
 
-    lead: Lead
+    lead: Lead | int
     status: str
     owner: Rep | None
     kind: str
@@ -242,7 +243,7 @@ def leads_transition_bulk(
         chunk = requests[start : start + batch_size]
         for req in chunk:
             _check_state(req.status, req.owner)
-        ids = [req.lead.pk for req in chunk]
+        ids = [_pk(req.lead) for req in chunk]
         locked = {
             lead.pk: lead
             for lead in Lead.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
@@ -250,7 +251,7 @@ def leads_transition_bulk(
         updated: list[Lead] = []
         changed_fields: set[str] = {"updated_at"}
         for req in chunk:
-            row = locked.get(req.lead.pk)
+            row = locked.get(_pk(req.lead))
             if row is None or (expect_status is not None and row.status not in expect_status):
                 continue
             from_owner_id, from_status = row.owner_id, row.status
@@ -280,11 +281,16 @@ def leads_transition_bulk(
                     now=now,
                 )
             )
-            _refresh_from(req.lead, row)
+            if isinstance(req.lead, Lead):
+                _refresh_from(req.lead, row)
         if updated:
             _leads_write(updated, sorted(changed_fields), batch_size=batch_size)
     LeadEvent.objects.bulk_create(events, batch_size=batch_size)
     return events
+
+
+def _pk(lead: Lead | int) -> int:
+    return lead.pk if isinstance(lead, Lead) else lead
 
 
 def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> None:
