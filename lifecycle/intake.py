@@ -209,13 +209,19 @@ class _Candidate:
     changed: list[str] = field(default_factory=list)
 
 
+INTAKE_LOCK_BUCKETS = 32
+INTAKE_LOCK_BASE = 0x1EAD_0000  # keeps our advisory lock ids apart from anyone else's
+
+
 def _keys_lock(keys: set[str]) -> None:
     """Serialize concurrent intakes of the same contact on PostgreSQL (transaction-scoped
     advisory locks taken in one sorted order, so two batches cannot deadlock). SQLite needs
     nothing: its IMMEDIATE transactions already admit one writer at a time."""
     if connection.vendor != "postgresql" or not keys:
         return
-    ids = sorted({zlib.crc32(f"leadflow.intake:{key}".encode()) for key in keys})
+    # Keys hash into a fixed number of buckets: a 1,000-row batch must not take thousands of
+    # locks (PostgreSQL's shared lock table is max_locks_per_transaction × connections).
+    ids = sorted({INTAKE_LOCK_BASE + zlib.crc32(key.encode()) % INTAKE_LOCK_BUCKETS for key in keys})
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS s",

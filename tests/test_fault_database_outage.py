@@ -62,6 +62,9 @@ def wait_for(port: int, seconds: float = 30) -> None:
 def test_api_answers_503_while_the_database_is_away_and_nothing_is_half_written():
     from leads.services import source_token_rotate
 
+    from lifecycle.schedules import schedules_ensure
+
+    schedules_ensure()  # transactional tests before this one may have flushed the migration's rows
     source = Source.objects.create(code="outage", name="Outage", channel="api", heat="hot")
     token = source_token_rotate(source=source)
     db = connection.settings_dict

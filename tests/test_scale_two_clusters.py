@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
-from django_q.models import Schedule, Success
+from django_q.models import Schedule, Success, Task
 
 from leads.models import Lead, LeadEvent
 from leads.services import lead_transition
@@ -73,11 +73,13 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
     )
     clusters = [start_cluster(env), start_cluster(env)]
     try:
-        deadline = time.monotonic() + 170
+        deadline = time.monotonic() + 240
+        ids = [lead.pk for lead in leads]
         while time.monotonic() < deadline:
             if (
                 Success.objects.filter(group="probe").count() >= 2
                 and Success.objects.filter(group="lifecycle sweep").exists()
+                and not Lead.objects.filter(pk__in=ids, status="assigned").exists()
             ):
                 break
             time.sleep(2)
@@ -98,5 +100,6 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
         .count()
         for lead in leads
     }
-    assert set(moved.values()) == {1}, "every due lead left 'assigned' exactly once"
+    sweeps = list(Task.objects.filter(group="lifecycle sweep").values_list("success", "result"))
+    assert set(moved.values()) == {1}, f"every due lead left 'assigned' exactly once; sweep runs: {sweeps}"
     assert not Lead.objects.filter(pk__in=[lead.pk for lead in leads], status="assigned").exists()
