@@ -20,7 +20,20 @@ from django.utils import timezone
 from crm.models import Rep
 from leads.models import Activity, Lead, LeadEvent
 
-_UNSET: Any = object()
+# The clock columns the life-cycle layer owns (its hook sets them inside the waist's UPDATE).
+CLOCK_FIELDS = (
+    "first_contact_due",
+    "first_contacted_at",
+    "progress_due",
+    "claim_due",
+    "valid_until",
+    "silent_until",
+    "released_at",
+    "reactivation_until",
+    "cascade_due",
+    "cascade_step",
+    "warn_at",
+)
 
 # Fields that the waist may update together with owner/status (clocks and pool bookkeeping).
 TRANSITION_EXTRA_FIELDS = frozenset(
@@ -31,17 +44,7 @@ TRANSITION_EXTRA_FIELDS = frozenset(
         "pool_reason",
         "stage",
         "assigned_at",
-        "first_contact_due",
-        "first_contacted_at",
-        "progress_due",
-        "claim_due",
-        "valid_until",
-        "silent_until",
-        "released_at",
-        "reactivation_until",
-        "cascade_due",
-        "cascade_step",
-        "warn_at",
+        *CLOCK_FIELDS,
         "pooled_at",
         "closed_at",
         "tier",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leads.models import Lead
+from leads.services import CLOCK_FIELDS
 from lifecycle.policies import ResolvedPolicy, extension_between, policy_resolve, stage_rank, stages_of
 
 # Why a lead sits in the pool; the hook keys release and cascade clocks on these.
@@ -28,19 +29,7 @@ WARNED_DEADLINES = {
     "valid_until": "end of validity",
 }
 
-ALL_CLOCKS = (
-    "first_contact_due",
-    "first_contacted_at",
-    "progress_due",
-    "claim_due",
-    "valid_until",
-    "silent_until",
-    "released_at",
-    "reactivation_until",
-    "cascade_due",
-    "cascade_step",
-    "warn_at",
-)
+ALL_CLOCKS = CLOCK_FIELDS
 
 
 def _memo(cache: dict, key: str, load) -> Any:

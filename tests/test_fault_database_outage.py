@@ -3,7 +3,6 @@ message, nothing is half-written, and the scheduler recovers by itself (PostgreS
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from crm.models import Heartbeat
 from leads.models import Lead, LeadEvent, Source
 from tests.conftest import requires_postgres
 from tests.loopback_proxy import LoopbackProxy
+from tests.processes import processes_stop
 
 pytestmark = [pytest.mark.heavy, requires_postgres]
 
@@ -61,7 +61,6 @@ def wait_for(port: int, seconds: float = 30) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_api_answers_503_while_the_database_is_away_and_nothing_is_half_written():
     from leads.services import source_token_rotate
-
     from lifecycle.schedules import schedules_ensure
 
     schedules_ensure()  # transactional tests before this one may have flushed the migration's rows
@@ -144,11 +143,5 @@ def test_api_answers_503_while_the_database_is_away_and_nothing_is_half_written(
             "scheduler did not recover after the outage"
         )
     finally:
-        for proc in (web, cluster):
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (web, cluster):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        processes_stop([web, cluster], timeout=20)
         proxy.close()

@@ -2,17 +2,16 @@
 exactly once, no duplicate leads, and the invariants hold (heavy)."""
 
 import csv
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from django.db import connection
 
 from leads.models import Lead, Source
+from tests.processes import cluster_env
 
 pytestmark = pytest.mark.heavy
 
@@ -60,12 +59,9 @@ def test_killed_import_rerun_accounts_for_every_row_once(tmp_path):
     Source.objects.create(code="bulk", name="Bulk", channel="import", heat="warm")
     path = tmp_path / "big.csv"
     distinct = write_file(path)
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    else:
+    if connection.vendor != "postgresql":
         pytest.skip("needs a database a second process can open (PostgreSQL pass)")
-    env = dict(os.environ, DATABASE_URL=url, LEADFLOW_DEV="1", Q_CLUSTER_NAME=f"imp-{uuid.uuid4().hex[:6]}")
+    env = cluster_env("imp")
 
     code, _ = run_import(path, env, kill_when=lambda: Lead.objects.count() >= 20_000)
     assert code == -signal.SIGKILL, "the import should have been killed mid-file"

@@ -3,7 +3,6 @@ locked" errors under a bounded mixed load on loopback. Duration: SQLITE_LOAD_SEC
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import uuid
 import pytest
 from django.conf import settings
 
+from tests.processes import processes_stop
 from tests.test_fault_database_outage import free_port, wait_for
 
 pytestmark = [
@@ -127,13 +127,7 @@ def test_sqlite_demo_setup_serves_a_mixed_load_without_lock_errors(tmp_path):
         for t in threads:
             t.join(duration + 120)
     finally:
-        for proc in (web, cluster):
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (web, cluster):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        processes_stop([web, cluster], timeout=20)
     assert counts["ok"] > 0
     assert not [f for f in failures if "locked" in f.lower()], failures[:5]
     assert not failures, failures[:5]

@@ -3,23 +3,19 @@ exactly once and nothing is lost (heavy: PostgreSQL, real processes)."""
 
 import os
 import signal
-import subprocess
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
-from django_q.models import Schedule
 
 from leads.models import Lead, LeadEvent
 from leads.selectors import invariants_violations
 from leads.services import TransitionRequest, leads_transition_bulk
 from tests.conftest import requires_postgres
 from tests.factories import LeadFactory, RepFactory
-from tests.test_scale_two_clusters import start_cluster
+from tests.processes import cluster_env, processes_stop, start_cluster, sweep_schedule_due_now
 
 pytestmark = [pytest.mark.heavy, requires_postgres]
 
@@ -54,22 +50,8 @@ def test_sweep_survives_a_killed_worker_without_losing_or_repeating_a_lead():
         claim_due=None,
     )
     setup_max = LeadEvent.objects.aggregate(m=Max("id"))["m"]
-    Schedule.objects.all().delete()
-    Schedule.objects.create(
-        name="lifecycle sweep",
-        func="lifecycle.tasks.sweep",
-        schedule_type=Schedule.MINUTES,
-        minutes=1,
-        repeats=-1,
-        next_run=timezone.now() - timedelta(seconds=1),
-    )
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        LEADFLOW_DEV="1",
-        Q_CLUSTER_NAME=f"kill-{uuid.uuid4().hex[:8]}",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    )
+    sweep_schedule_due_now()
+    env = cluster_env("kill")
     first, second = start_cluster(env), start_cluster(env)
     survivors = [second]
     try:
@@ -82,12 +64,7 @@ def test_sweep_survives_a_killed_worker_without_losing_or_repeating_a_lead():
         while time.monotonic() < deadline and Lead.objects.filter(status="assigned").exists():
             time.sleep(2)
     finally:
-        for proc in survivors:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        processes_stop(survivors)
     assert not Lead.objects.filter(status="assigned").exists(), "the surviving worker finished the due work"
     left_assigned = (
         LeadEvent.objects.filter(id__gt=setup_max, from_status="assigned")

@@ -1,16 +1,10 @@
 """Two qcluster processes against one PostgreSQL database: each scheduled tick runs once and no
 lead is moved twice (heavy: real processes, about three minutes)."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from django_q.models import Schedule, Success, Task
@@ -19,22 +13,13 @@ from leads.models import Lead, LeadEvent
 from leads.services import lead_transition
 from tests.conftest import requires_postgres
 from tests.factories import LeadFactory
+from tests.processes import cluster_env, processes_stop, start_cluster, sweep_schedule_due_now
 
 pytestmark = [pytest.mark.heavy, requires_postgres]
 
 
-def start_cluster(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
-def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
+def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a, tmp_path):
     rep_a.max_open_leads = 1000
     rep_a.save()
     leads = LeadFactory.create_batch(60, status="pooled")
@@ -45,7 +30,7 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
         first_contact_due=past, progress_due=None, valid_until=None, warn_at=None
     )
     setup_max = LeadEvent.objects.aggregate(m=Max("id"))["m"]
-    Schedule.objects.all().delete()
+    sweep_schedule_due_now()
     Schedule.objects.create(
         name="probe",
         func="tests.probe_tasks.record_tick",
@@ -55,23 +40,9 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
         next_run=timezone.now() - timedelta(seconds=1),
         intended_date_kwarg="tick",
     )
-    Schedule.objects.create(
-        name="lifecycle sweep",
-        func="lifecycle.tasks.sweep",
-        schedule_type=Schedule.MINUTES,
-        minutes=1,
-        repeats=-1,
-        next_run=timezone.now() - timedelta(seconds=1),
-    )
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        Q_CLUSTER_NAME=f"test-{uuid.uuid4().hex[:8]}",
-        LEADFLOW_DEV="1",
-        Q_WORKERS="2",
-    )
-    clusters = [start_cluster(env), start_cluster(env)]
+    env = cluster_env("test", Q_WORKERS="2")
+    log = open(tmp_path / "clusters.log", "w")  # noqa: SIM115 - closed after the clusters stop
+    clusters = [start_cluster(env, log), start_cluster(env, log)]
     try:
         deadline = time.monotonic() + 240
         ids = [lead.pk for lead in leads]
@@ -84,15 +55,13 @@ def test_two_clusters_run_each_tick_once_and_move_each_due_lead_once(rep_a):
                 break
             time.sleep(2)
     finally:
-        for proc in clusters:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in clusters:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        processes_stop(clusters)
+        log.close()
+    output = (tmp_path / "clusters.log").read_text(errors="replace")[-3000:]
     ticks = list(Success.objects.filter(group="probe").values_list("result", flat=True))
-    assert len(ticks) >= 2, "the schedule should have fired at least twice in the window"
+    assert len(ticks) >= 2, (
+        f"the schedule should have fired at least twice in the window; clusters said: {output}"
+    )
     assert len(ticks) == len(set(ticks)), f"a tick ran twice: {ticks}"
     moved = {
         lead.pk: LeadEvent.objects.filter(lead=lead, id__gt=setup_max, from_status="assigned")
