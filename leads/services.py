@@ -235,8 +235,8 @@ def leads_transition_bulk(
     expect_status: Sequence[str] | None = None,
     batch_size: int = 1000,
 ) -> list[LeadEvent]:
-    """The set-wise form of lead_transition: one locking SELECT, one bulk UPDATE and one bulk
-    INSERT of events per batch. Leads whose locked status is not in `expect_status` are skipped
+    """The set-wise form of lead_transition: per batch one locking SELECT, a few UPDATEs (see
+    _leads_write) and one bulk INSERT of events. Leads whose locked status is not in `expect_status` are skipped
     (and get no event), so callers can hand over rows selected before the lock."""
     now = now or timezone.now()
     requests = list(requests)
