@@ -50,7 +50,9 @@ class Source(models.Model):
     token_prefix = models.CharField(max_length=12, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
     creates_leads_from_activities = models.BooleanField(
-        _("activities may create leads"), default=False, help_text=_("An activity for an unknown contact creates the lead.")
+        _("activities may create leads"),
+        default=False,
+        help_text=_("An activity for an unknown contact creates the lead."),
     )
     rate_limit_per_minute = models.PositiveIntegerField(_("API requests per minute"), default=600)
 
@@ -107,11 +109,15 @@ class Lead(models.Model):
     budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, null=True, blank=True)
     role = models.CharField(_("role / title"), max_length=100, blank=True)
     language = models.CharField(_("language"), max_length=20, blank=True)
-    lead_type = models.ForeignKey(LeadType, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("lead type"))
+    lead_type = models.ForeignKey(
+        LeadType, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("lead type")
+    )
     is_referral = models.BooleanField(_("referral"), default=False)
     referrer = models.CharField(_("referred by"), max_length=100, blank=True)
     extra = models.JSONField(_("extra"), default=dict, blank=True)
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="leads", verbose_name=_("source"))
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="leads", verbose_name=_("source")
+    )
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     # Scoring
     score = models.IntegerField(_("score"), default=0)
@@ -120,7 +126,12 @@ class Lead(models.Model):
     # Ownership (written only through leads.services.lead_transition)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
     owner = models.ForeignKey(
-        "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="owned_leads", verbose_name=_("owner")
+        "crm.Rep",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+        verbose_name=_("owner"),
     )
     team = models.ForeignKey("crm.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     pool_team = models.ForeignKey(
@@ -135,7 +146,9 @@ class Lead(models.Model):
         "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="previously_owned_leads"
     )
     pool_reason = models.CharField(_("why in the pool"), max_length=20, blank=True)
-    stage = models.ForeignKey("lifecycle.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stage = models.ForeignKey(
+        "lifecycle.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Clock columns: the sweep reads only these (each indexed).
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_contact_due = models.DateTimeField(null=True, blank=True)
@@ -184,7 +197,9 @@ class Lead(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["new", "nurturing", "pooled", "assigned", "silent", "converted", "lost"]),
+                condition=Q(
+                    status__in=["new", "nurturing", "pooled", "assigned", "silent", "converted", "lost"]
+                ),
                 name="lead_status_valid",
             ),
             models.CheckConstraint(
@@ -233,7 +248,9 @@ class Activity(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     actor = models.CharField(_("actor"), max_length=10, choices=Actor.choices, default=Actor.CUSTOMER)
-    rep = models.ForeignKey("crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities")
+    rep = models.ForeignKey(
+        "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     caused_by_rep = models.BooleanField(
         _("caused by the rep"), default=False, help_text=_("A customer reply to the rep's own outreach.")
@@ -262,11 +279,15 @@ class LeadEvent(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, db_index=True)
-    from_owner = models.ForeignKey("crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_owner = models.ForeignKey(
+        "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     to_owner = models.ForeignKey("crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rule = models.ForeignKey(
         "assignment.AssignmentRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
@@ -310,7 +331,9 @@ class ScoringRule(models.Model):
     activity_kind = models.CharField(max_length=20, choices=Activity.Kind.choices, blank=True)
     points = models.IntegerField()
     cap = models.IntegerField(null=True, blank=True, help_text=_("Most points this rule may give in total."))
-    decay_days = models.PositiveIntegerField(null=True, blank=True, help_text=_("Behaviour older than this is ignored."))
+    decay_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Behaviour older than this is ignored.")
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -353,6 +376,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "key"], name="idempotency_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.key}"
 
 
 class ImportJob(models.Model):

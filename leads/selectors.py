@@ -21,33 +21,44 @@ def invariants_violations(*, batch_size: int = 5000) -> Iterator[str]:
     latest = LeadEvent.objects.filter(lead=OuterRef("pk")).exclude(to_status="").order_by("-id")
     owned = (
         Lead.objects.filter(owner__isnull=False)
-        .annotate(event_owner=Subquery(latest.values("to_owner")[:1]), event_status=Subquery(latest.values("to_status")[:1]))
+        .annotate(
+            event_owner=Subquery(latest.values("to_owner")[:1]),
+            event_status=Subquery(latest.values("to_status")[:1]),
+        )
         .filter(Q(event_owner__isnull=True) | ~Q(event_owner=F("owner_id")))
         .values_list("pk", "owner_id", "event_owner")
     )
     for pk, owner_id, event_owner in owned.iterator(chunk_size=batch_size):
         yield f"lead {pk}: owner is rep {owner_id} but its latest transition event gives {event_owner or 'nobody'}"
     for pk, status in (
-        Lead.objects.filter(status__in=Lead.OWNED_STATUSES, owner__isnull=True).values_list("pk", "status").iterator()
+        Lead.objects.filter(status__in=Lead.OWNED_STATUSES, owner__isnull=True)
+        .values_list("pk", "status")
+        .iterator()
     ):
         yield f"lead {pk}: {status} without an owner"
     for pk, status in (
-        Lead.objects.filter(status__in=Lead.UNOWNED_STATUSES, owner__isnull=False).values_list("pk", "status").iterator()
+        Lead.objects.filter(status__in=Lead.UNOWNED_STATUSES, owner__isnull=False)
+        .values_list("pk", "status")
+        .iterator()
     ):
         yield f"lead {pk}: {status} but has an owner"
     for pk in Lead.objects.filter(status=Lead.Status.NEW).values_list("pk", flat=True).iterator():
         yield f"lead {pk}: still new, never routed (orphaned)"
     over = (
-        Rep.objects.annotate(open_count=Count("owned_leads", filter=Q(owned_leads__status__in=open_lead_statuses())))
+        Rep.objects.annotate(
+            open_count=Count("owned_leads", filter=Q(owned_leads__status__in=open_lead_statuses()))
+        )
         .filter(open_count__gt=F("max_open_leads"), max_open_leads__gt=0)
         .exclude(status=Rep.Status.DEPARTED)
         .values_list("pk", "open_count", "max_open_leads")
     )
     for pk, open_count, cap in over:
         yield f"rep {pk}: {open_count} open leads over the hard cap of {cap}"
-    for pk in Rep.objects.filter(status=Rep.Status.DEPARTED, owned_leads__status__in=open_lead_statuses()).values_list(
-        "pk", flat=True
-    ).distinct():
+    for pk in (
+        Rep.objects.filter(status=Rep.Status.DEPARTED, owned_leads__status__in=open_lead_statuses())
+        .values_list("pk", flat=True)
+        .distinct()
+    ):
         yield f"rep {pk}: departed but still owns open leads"
 
 

@@ -8,7 +8,8 @@ from django.contrib.auth.models import Permission
 from tests.factories import RepFactory, SourceFactory, TeamFactory, UserFactory
 
 requires_postgres = pytest.mark.skipif(
-    not settings.IS_POSTGRES, reason="SKIPPED ON SQLITE: needs PostgreSQL row locks (runs in the PostgreSQL pass)"
+    not settings.IS_POSTGRES,
+    reason="SKIPPED ON SQLITE: needs PostgreSQL row locks (runs in the PostgreSQL pass)",
 )
 
 
@@ -49,7 +50,9 @@ def team_lead(team):
 @pytest.fixture
 def manager(db):
     user = UserFactory(username="manager", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["crm", "leads", "assignment", "lifecycle"]))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["crm", "leads", "assignment", "lifecycle"])
+    )
     return user
 
 

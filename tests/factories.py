@@ -140,7 +140,9 @@ def lead_assigned_to(rep: Rep, *, now=None, **fields) -> Lead:
     from leads.services import lead_transition
 
     lead = LeadFactory(status=Lead.Status.POOLED, **fields)
-    lead_transition(lead=lead, status=Lead.Status.ASSIGNED, owner=rep, kind="assign", reason="test setup", now=now)
+    lead_transition(
+        lead=lead, status=Lead.Status.ASSIGNED, owner=rep, kind="assign", reason="test setup", now=now
+    )
     lead.refresh_from_db()
     return lead
 
@@ -149,7 +151,13 @@ def fund_lead_type() -> LeadType:
     """The worked example: 基金商品留资用户, valid 5 days, +1 day at 待支付, +7 days at 已成交."""
     fund = LeadTypeFactory(code="fund", name="基金商品留资用户")
     for position, (name, days, won) in enumerate(
-        [("开场白", 0, False), ("介绍产品", 0, False), ("待支付", 1, False), ("已成交", 7, True), ("复购其他产品", 0, False)],
+        [
+            ("开场白", 0, False),
+            ("介绍产品", 0, False),
+            ("待支付", 1, False),
+            ("已成交", 7, True),
+            ("复购其他产品", 0, False),
+        ],
         start=1,
     ):
         Stage.objects.get_or_create(

@@ -29,7 +29,9 @@ def test_a_merge_into_a_lead_held_by_a_rep_never_changes_its_owner(source, rep_a
     lead = LeadFactory(status="new", email="a@example.cn", email_normalized="a@example.cn", source=source)
     lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="setup")
 
-    result = lead_intake(data={"email": " A@Example.cn ", "company": "新公司"}, source=source, now=timezone.now())
+    result = lead_intake(
+        data={"email": " A@Example.cn ", "company": "新公司"}, source=source, now=timezone.now()
+    )
 
     lead.refresh_from_db()
     assert result.merged and lead.owner == rep_a and lead.status == "assigned"

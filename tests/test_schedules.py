@@ -19,9 +19,13 @@ def test_setup_schedules_creates_every_schedule_once():
 def test_setup_schedules_twice_changes_nothing_and_repairs_edits(capsys):
     Schedule.objects.filter(name="lifecycle sweep").update(minutes=60)
     call_command("setup_schedules")
-    before = list(Schedule.objects.order_by("name").values("name", "func", "minutes", "schedule_type", "next_run"))
+    before = list(
+        Schedule.objects.order_by("name").values("name", "func", "minutes", "schedule_type", "next_run")
+    )
     call_command("setup_schedules")
-    after = list(Schedule.objects.order_by("name").values("name", "func", "minutes", "schedule_type", "next_run"))
+    after = list(
+        Schedule.objects.order_by("name").values("name", "func", "minutes", "schedule_type", "next_run")
+    )
     assert before == after
     assert Schedule.objects.get(name="lifecycle sweep").minutes == 1
 
