@@ -26,8 +26,24 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and not os.environ.get("PYTEST_VERSION") and not env_bool("LEADFLOW_DEV", False):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Dev/test only: a fresh random key per process, never a fixed one in the repo.
-    SECRET_KEY = "dev-" + secrets.token_urlsafe(48)
+    # Dev/test only: a random key generated once per checkout (never a fixed one in the repo) and
+    # shared by every process — the web server and the qclusters sign and verify each other's
+    # django-q2 tasks with it.
+    _key_file = BASE_DIR / ".dev-secret-key"
+    try:
+        _fd = os.open(_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            SECRET_KEY = _key_file.read_text().strip()
+            if SECRET_KEY:
+                break
+            import time
+
+            time.sleep(0.05)
+    else:
+        SECRET_KEY = "dev-" + secrets.token_urlsafe(48)
+        with os.fdopen(_fd, "w") as _fh:
+            _fh.write(SECRET_KEY)
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
