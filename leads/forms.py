@@ -19,6 +19,27 @@ from leads.models import Activity, LeadType, Source
 EXTRA_VALUE_MAX_LENGTH = 2000
 
 
+def phone_clean(raw: str) -> str:
+    """The canonical phone number, "" for none; the API, imports and both forms share it."""
+    if not raw:
+        return ""
+    normalized = normalize.phone_normalize(raw)
+    if normalized is None:
+        raise forms.ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw[:40]})
+    return normalized
+
+
+def email_clean(raw: str) -> str:
+    if not raw:
+        return ""
+    normalized = normalize.email_normalize(raw)
+    if normalized is None:
+        raise forms.ValidationError(
+            _("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]}
+        )
+    return normalized
+
+
 class LeadIntakeForm(forms.Form):
     """One incoming lead. Lookups (lead types, sources) are passed in as preloaded dicts so a
     batch of thousands of rows validates without a query per row."""
@@ -72,26 +93,11 @@ class LeadIntakeForm(forms.Form):
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "")
         self.cleaned_data["phone_normalized"] = ""
-        if not raw:
-            return ""
-        normalized = normalize.phone_normalize(raw)
-        if normalized is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a valid phone number."), params={"value": raw[:40]}
-            )
-        self.cleaned_data["phone_normalized"] = normalized
+        self.cleaned_data["phone_normalized"] = phone_clean(raw)
         return raw
 
     def clean_email(self) -> str:
-        raw = self.cleaned_data.get("email", "")
-        if not raw:
-            return ""
-        normalized = normalize.email_normalize(raw)
-        if normalized is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]}
-            )
-        return normalized
+        return email_clean(self.cleaned_data.get("email", ""))
 
     def clean_region(self) -> str:
         province, city = normalize.region_normalize(self.cleaned_data.get("region", ""))
@@ -213,26 +219,10 @@ class ActivityIntakeForm(forms.Form):
                 self.add_error(name, exc)
 
     def clean_phone(self) -> str:
-        raw = self.cleaned_data.get("phone", "")
-        if not raw:
-            return ""
-        normalized = normalize.phone_normalize(raw)
-        if normalized is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a valid phone number."), params={"value": raw[:40]}
-            )
-        return normalized
+        return phone_clean(self.cleaned_data.get("phone", ""))
 
     def clean_email(self) -> str:
-        raw = self.cleaned_data.get("email", "")
-        if not raw:
-            return ""
-        normalized = normalize.email_normalize(raw)
-        if normalized is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a valid e-mail address."), params={"value": raw[:60]}
-            )
-        return normalized
+        return email_clean(self.cleaned_data.get("email", ""))
 
     def clean_actor(self) -> str:
         return self.cleaned_data.get("actor") or Activity.Actor.CUSTOMER
