@@ -202,6 +202,48 @@ def condition_holds(condition: dict, actual: Any) -> bool:
     return False
 
 
+def _plain_text(value: Any) -> bool:
+    """A string that `_same` can only ever compare by case-folded text (no number, no yes/no)."""
+    return isinstance(value, str) and not (value[:1].isdigit() or value[:1] in "+-.") and value.strip() != ""
+
+
+def condition_compile(condition: dict) -> Callable[[Any], bool]:
+    """`condition_holds` for one condition, with the expected value prepared once. Routing tests
+    the same few conditions on every lead of a batch, so the common shapes (text equals / is one
+    of, number bounds) get a direct test; everything else falls back to condition_holds, which
+    stays the one definition of what a condition means."""
+    op = condition.get("op")
+    expected = condition.get("value")
+
+    def general(actual: Any) -> bool:
+        return condition_holds(condition, actual)
+
+    if op in ("eq", "in", "not_in"):
+        options = expected if isinstance(expected, list) else [expected]
+        if options and all(_plain_text(o) for o in options):
+            folded = frozenset(o.strip().casefold() for o in options)
+            found_means = op != "not_in"
+
+            def text_test(actual: Any) -> bool:
+                if type(actual) is str:
+                    return (actual.strip().casefold() in folded) is found_means
+                return general(actual)
+
+            return text_test
+    if op in ("gte", "lte"):
+        bound = _number(expected)
+        if bound is not None:
+            above = op == "gte"
+
+            def bound_test(actual: Any) -> bool:
+                if type(actual) is int:
+                    return actual >= bound if above else actual <= bound
+                return general(actual)
+
+            return bound_test
+    return general
+
+
 def condition_validate(condition: Any) -> list[str]:
     """Messages that name what is wrong, so the admin can show them next to the row."""
     if not isinstance(condition, dict):

@@ -51,6 +51,12 @@ def rep_capacity_text(*, load: int, cap: int) -> str:
 def rep_skip(*, rep: Rep, load: int, assigned_24h: int, now: datetime) -> Skip | None:
     """Why this rep cannot take a routed lead now, or None. `max_open_leads == 0` means no cap,
     as in `manage.py check_invariants`."""
+    return rep_skip_standing(rep=rep, now=now) or rep_skip_load(rep=rep, load=load, assigned_24h=assigned_24h)
+
+
+def rep_skip_standing(*, rep: Rep, now: datetime) -> Skip | None:
+    """The reasons that do not change while one batch is routed (status, penalty, hours), so a
+    routing batch asks once per rep instead of once per rep and lead."""
     if rep.status == Rep.Status.DEPARTED:
         return Skip("departed", "departed")
     if rep.status == Rep.Status.AWAY:
@@ -65,6 +71,11 @@ def rep_skip(*, rep: Rep, load: int, assigned_24h: int, now: datetime) -> Skip |
         now=now, days=rep.work_days, start=rep.work_start, end=rep.work_end, tz_name=rep.timezone
     ):
         return Skip("off_hours", "outside working hours")
+    return None
+
+
+def rep_skip_load(*, rep: Rep, load: int, assigned_24h: int) -> Skip | None:
+    """Capacity and the 24 h quota: these move with every lead a batch hands out."""
     if rep.max_open_leads and load >= rep.max_open_leads:
         return Skip("at_capacity", rep_capacity_text(load=load, cap=rep.max_open_leads))
     if rep.daily_assign_quota is not None and assigned_24h >= rep.daily_assign_quota:

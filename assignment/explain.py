@@ -1,7 +1,14 @@
 """A stored routing explanation (LeadEvent.data["explanation"]) in plain sentences, for the lead
-page and the admin. Reads only the dict, so old events keep rendering after rules change."""
+page and the admin. Reads the dict and the rule snapshot it points to (never the live rules), so
+old events keep rendering after rules change.
+
+Version 1 explanations carry every rule's name and failing condition inline; version 2 keeps,
+for rules passed over, only the number, the failing condition's index and the lead's value, and
+finds names and conditions in `catalog` (simulation) or the RuleSnapshot `snapshot` names."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from assignment.conditions import condition_text
 
@@ -53,36 +60,101 @@ def _candidates_text(entry: dict, picked_words: str | None) -> str:
     return f"{count} {noun}: " + ", ".join(parts) + "." if parts else f"{count} {noun}."
 
 
-def explanation_sentences(data: dict) -> list[str]:
+def _explanation(data: dict) -> dict:
+    if "explanation" in data and isinstance(data["explanation"], dict):
+        return data["explanation"]
+    return data
+
+
+def snapshots_load(datas: Iterable[dict]) -> dict[int, dict]:
+    """The rule catalogues that these explanations point to, in one query (a lead page renders
+    several routing events)."""
+    from assignment.models import RuleSnapshot
+
+    ids = set()
+    for data in datas:
+        if isinstance(data, dict):
+            ref = _explanation(data).get("snapshot")
+            if isinstance(ref, int):
+                ids.add(ref)
+    if not ids:
+        return {}
+    return dict(RuleSnapshot.objects.filter(pk__in=ids).values_list("pk", "data"))
+
+
+def _catalog(data: dict, snapshots: dict[int, dict] | None) -> dict:
+    if isinstance(data.get("catalog"), dict):
+        return data["catalog"]
+    ref = data.get("snapshot")
+    if not isinstance(ref, int):
+        return {}
+    if snapshots is None:
+        snapshots = snapshots_load([data])
+    return snapshots.get(ref) or {}
+
+
+def _failed_conditions(entry: dict, rule: dict) -> tuple[dict | None, list[dict]]:
+    """The failing condition (or the failed any-of group) with the lead's value(s), from either
+    form: v1 stores them in the entry, v2 stores an index into the rule's catalogue entry."""
+    if "failed" in entry or "failed_any" in entry:
+        return entry.get("failed"), list(entry.get("failed_any") or [])
+    if "c" in entry:
+        conditions = rule.get("conditions") or []
+        index = entry["c"]
+        condition = conditions[index] if isinstance(index, int) and 0 <= index < len(conditions) else None
+        if not isinstance(condition, dict):
+            condition = {"field": "?", "op": "?", "value": condition if condition is not None else "?"}
+        return {**condition, "actual": entry.get("actual")}, []
+    group = [c for c in rule.get("any") or [] if isinstance(c, dict)]
+    actuals = entry.get("any") or []
+    return None, [{**c, "actual": a} for c, a in zip(group, actuals, strict=False)]
+
+
+def _entries(stored: list[dict]) -> Iterable[tuple[dict, int]]:
+    """Each rule entry with its number; a v2 run {"n": 1, "to": 48, ...} stands for 48 rules."""
+    for entry in stored:
+        if not isinstance(entry, dict):
+            continue
+        first = entry.get("n")
+        last = entry.get("to", first)
+        if isinstance(first, int) and isinstance(last, int) and last >= first:
+            for n in range(first, last + 1):
+                yield entry, n
+        else:
+            yield entry, first
+
+
+def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = None) -> list[str]:
     """E.g. "Rule 3 'East China SaaS' matched (region=华东, industry=SaaS). 4 candidates: Li Wei
     skipped (away), Zhang Min skipped (18/18 open leads), picked Wang Fang by round robin."
-    Accepts the explanation dict itself or a LeadEvent.data holding it."""
+    Accepts the explanation dict itself or a LeadEvent.data holding it; `snapshots` (from
+    snapshots_load) saves the query when several explanations are rendered together."""
     if not isinstance(data, dict):
         return []
-    if "explanation" in data and isinstance(data["explanation"], dict):
-        data = data["explanation"]
+    data = _explanation(data)
+    catalog = _catalog(data, snapshots) if data.get("v", 1) >= 2 else {}
     sentences: list[str] = []
     if not data.get("rule_set"):
         sentences.append("No active rule set for this trigger.")
     result = data.get("result") or {}
-    for entry in data.get("rules") or []:
+    for stored, n in _entries(data.get("rules") or []):
+        rule = catalog.get(str(n)) or {}
+        name = rule.get("name", f"#{stored.get('id', rule.get('id', n))}")
+        entry = {"name": name, "default": rule.get("default"), **stored, "n": n}
         outcome = entry.get("outcome")
         label = _rule_label(entry)
         if outcome in OUTCOME_WORDS:
             sentences.append(f"{label} {OUTCOME_WORDS[outcome]}.")
             continue
         if outcome == "no_match":
-            failed = entry.get("failed")
+            failed, failed_any = _failed_conditions(entry, rule)
             if failed:
                 sentences.append(
                     f"{label} did not match: {condition_text(failed, failed.get('actual'), with_actual=True)}."
                 )
             else:
-                texts = [
-                    condition_text(c, c.get("actual"), with_actual=True)
-                    for c in entry.get("failed_any") or []
-                ]
-                sentences.append(f"{label} did not match: none of {'; '.join(texts)}.")
+                texts = [condition_text(c, c.get("actual"), with_actual=True) for c in failed_any]
+                sentences.append(f"{label} did not match: none of {'; '.join(texts) or 'its conditions'}.")
             continue
         matched = entry.get("matched") or []
         on = f" ({', '.join(condition_text(c) for c in matched)})" if matched else ""
@@ -97,7 +169,7 @@ def explanation_sentences(data: dict) -> list[str]:
         else:
             sentences.append(f"{head}.")
         if outcome == "no_eligible":
-            if entry is (data.get("rules") or [])[-1] and result.get("status") == "pooled":
+            if stored is (data.get("rules") or [])[-1] and result.get("status") == "pooled":
                 continue
             sentences.append("Nobody eligible, so the next rule was tried.")
     status = result.get("status")

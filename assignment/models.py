@@ -146,3 +146,21 @@ class ClaimPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"claim policy · {self.level}"
+
+
+class RuleSnapshot(models.Model):
+    """What a rule list looked like when it routed a lead: names, strategies and conditions, stored
+    once per distinct version and referenced by every explanation written with it. Explanations
+    then keep only, per rule passed over, which condition failed and the lead's value (a few
+    bytes instead of the whole rule), and still read correctly after the rules are edited."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rule snapshot")
+        verbose_name_plural = _("rule snapshots")
+
+    def __str__(self) -> str:
+        return f"rule snapshot {self.digest[:12]}"

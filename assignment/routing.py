@@ -10,7 +10,10 @@ simulation.py runs the same engine without a lock and throws the state away.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,11 +21,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from assignment.conditions import LeadFacts, condition_holds, value_jsonable
-from assignment.eligibility import Skip, rep_skip, within_hours
-from assignment.models import AssignmentRule, RotationCursor, RuleSet, Strategy
-from assignment.selectors import rules_for_trigger
-from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score
+from assignment.conditions import LeadFacts, condition_compile, value_jsonable
+from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_standing, within_hours
+from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
+from assignment.selectors import rule_snapshot_ids, rules_for_trigger
+from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score, rep_skills
 from crm.models import Rep, Team
 from leads.models import Lead, LeadEvent, LeadType, Source
 from leads.selectors import open_lead_statuses
@@ -100,6 +103,12 @@ class RoutingContext:
         self.hits: Counter = Counter()
         self.exclude: set[int] = set()
         self.preloaded = False
+        self._compiled: list[CompiledRule] | None = None
+        self._off_schedule: set[int] = set()
+        self._standing: dict[int, Skip | None] = {}
+        self._names: dict[int, str] = {}
+        self._skills: dict[int, dict[str, set[str]]] = {}
+        self._head: dict | None = None
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -278,6 +287,52 @@ class RoutingContext:
             self._stats[key] = stats
         return self._stats[key]
 
+    @property
+    def compiled(self) -> list[CompiledRule]:
+        if self._compiled is None:
+            self._compiled = rules_compile(self.rules)
+            self._off_schedule = {
+                c.n for c in self._compiled if c.scheduled and not _rule_applies_now(c.rule, self.now)
+            }
+        return self._compiled
+
+    def standing_skip(self, pk: int) -> Skip | None:
+        try:
+            return self._standing[pk]
+        except KeyError:
+            skip = self._standing[pk] = rep_skip_standing(rep=self.reps[pk], now=self.now)
+            return skip
+
+    def name(self, rep: Rep) -> str:
+        if rep.pk not in self._names:
+            self._names[rep.pk] = rep.display_name
+        return self._names[rep.pk]
+
+    def skills(self, rep: Rep) -> dict[str, set[str]]:
+        if rep.pk not in self._skills:
+            self._skills[rep.pk] = rep_skills(rep)
+        return self._skills[rep.pk]
+
+    def explanation_head(self) -> dict:
+        """The part every explanation of this batch shares, with where to find the rules' names
+        and conditions: a stored RuleSnapshot (real routing) or the catalogue itself (simulation,
+        which must not write and may route with unsaved draft rules)."""
+        if self._head is None:
+            head: dict[str, Any] = {
+                "v": 2,
+                "trigger": self.trigger,
+                "at": self.now.isoformat(),
+                "rule_set": {"id": self.rule_set.pk, "name": self.rule_set.name} if self.rule_set else None,
+            }
+            if self.rules:
+                digest, catalog = rules_catalog(self.rules)
+                if self.lock:
+                    head["snapshot"] = rule_snapshot_id(digest=digest, catalog=catalog)
+                else:
+                    head["catalog"] = catalog
+            self._head = head
+        return self._head
+
     def first_tier_team(self) -> Team | None:
         return next(iter(self.teams.values()), None)
 
@@ -297,42 +352,126 @@ def _rule_applies_now(rule: AssignmentRule, now: datetime) -> bool:
     )
 
 
-def _conditions_check(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict) -> bool:
-    matched = []
-    for condition in rule.conditions or []:
-        if not isinstance(condition, dict):
-            entry["failed"] = {"field": "?", "op": "?", "value": value_jsonable(condition), "actual": None}
-            return False
-        actual = ctx.facts.value(lead, condition.get("field") or "")
-        if not condition_holds(condition, actual):
-            entry["failed"] = {**_cond(condition), "actual": value_jsonable(actual)}
-            return False
-        matched.append({**_cond(condition), "actual": value_jsonable(actual)})
-    any_of = [c for c in (rule.any_conditions or []) if isinstance(c, dict)]
-    if any_of:
-        hits = []
-        for condition in any_of:
-            actual = ctx.facts.value(lead, condition.get("field") or "")
-            if condition_holds(condition, actual):
-                hits.append({**_cond(condition), "actual": value_jsonable(actual)})
+class CompiledRule:
+    """One rule prepared for a batch: whether it can apply at the batch's `now`, and its
+    conditions as ready-made tests. Evaluating 50 rules for every lead of a 100,000-row import is
+    the engine's inner loop, so nothing here is rebuilt per lead."""
+
+    __slots__ = ("n", "pk", "rule", "usable", "scheduled", "tests", "any_tests")
+
+    def __init__(self, n: int, rule: AssignmentRule):
+        self.n = n
+        self.pk = rule.pk
+        self.rule = rule
+        self.usable = rule.active or rule.is_default
+        self.scheduled = not rule.is_default and bool(
+            rule.schedule_days or (rule.schedule_start and rule.schedule_end)
+        )
+        self.tests = [_condition_prepare(i, c) for i, c in enumerate(rule.conditions or [])]
+        self.any_tests = [
+            _condition_prepare(i, c) for i, c in enumerate(rule.any_conditions or []) if isinstance(c, dict)
+        ]
+
+    def miss(self, lead: Lead, facts: LeadFacts, seen: dict[str, tuple[Any, Any]]) -> dict | None:
+        """None when every condition holds; else the first failing one, as stored in the
+        explanation: its index ("c") and the lead's value, or the values for a failed any-of.
+        `seen` holds this lead's field values (raw, as stored) across the rules tried."""
+        for index, field_name, test, _words in self.tests:
+            if test is None:
+                return {"c": index, "actual": None}
+            pair = seen.get(field_name)
+            if pair is None:
+                actual = facts.value(lead, field_name)
+                pair = seen[field_name] = (actual, value_jsonable(actual))
+            if not test(pair[0]):
+                return {"c": index, "actual": pair[1]}
+        if self.any_tests:
+            for _index, field_name, test, _words in self.any_tests:
+                if test(facts.value(lead, field_name)):
+                    return None
+            return {"any": [value_jsonable(facts.value(lead, t[1])) for t in self.any_tests]}
+        return None
+
+    def matched(self, lead: Lead, facts: LeadFacts) -> list[dict]:
+        """The conditions that made the rule apply, with the lead's values, for the one rule that
+        decides (stored in full so the sentence reads "matched (region=华东, industry=SaaS)")."""
+        out = [{**words, "actual": value_jsonable(facts.value(lead, f))} for _i, f, _t, words in self.tests]
+        for _index, field_name, test, words in self.any_tests:
+            actual = facts.value(lead, field_name)
+            if test(actual):
+                out.append({**words, "actual": value_jsonable(actual)})
                 break
-        if not hits:
-            entry["failed_any"] = [
-                {**_cond(c), "actual": value_jsonable(ctx.facts.value(lead, c.get("field") or ""))}
-                for c in any_of
-            ]
-            return False
-        matched += hits
-    entry["matched"] = matched
-    return True
+        return out
 
 
-def _cond(condition: dict) -> dict:
-    return {
+def _condition_prepare(index: int, condition: Any) -> tuple[int, str, Callable | None, dict]:
+    if not isinstance(condition, dict):
+        return index, "", None, {}
+    words = {
         "field": str(condition.get("field", "")),
         "op": str(condition.get("op", "")),
         "value": value_jsonable(condition.get("value")),
     }
+    return index, condition.get("field") or "", condition_compile(condition), words
+
+
+_compiled: dict[int, tuple[list, list[CompiledRule]]] = {}
+_catalogs: dict[int, tuple[list, str, dict]] = {}
+
+
+def rules_compile(rules: list[AssignmentRule]) -> list[CompiledRule]:
+    """Compiled once per rule list: the selectors cache hands every routing call the same list
+    until a rule changes, so a single-lead intake does not prepare 50 rules again."""
+    hit = _compiled.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    compiled = [CompiledRule(n, rule) for n, rule in enumerate(rules, start=1)]
+    if len(_compiled) >= 16:
+        _compiled.clear()
+    _compiled[id(rules)] = (rules, compiled)
+    return compiled
+
+
+def rules_catalog(rules: list[AssignmentRule]) -> tuple[str, dict]:
+    """The rules' names, strategies and conditions by evaluation number, and a digest of them.
+    Kept per rule list (the selectors cache hands out the same list until a rule changes)."""
+    hit = _catalogs.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1], hit[2]
+    catalog = {
+        str(n): {
+            "id": rule.pk,
+            "name": rule.name,
+            "strategy": rule.strategy,
+            "default": rule.is_default,
+            "conditions": rule.conditions or [],
+            "any": rule.any_conditions or [],
+        }
+        for n, rule in enumerate(rules, start=1)
+    }
+    catalog = json.loads(json.dumps(catalog, default=str, ensure_ascii=False))
+    digest = hashlib.sha256(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    if len(_catalogs) >= 16:
+        _catalogs.clear()
+    _catalogs[id(rules)] = (rules, digest, catalog)
+    return digest, catalog
+
+
+def rule_snapshot_id(*, digest: str, catalog: dict) -> int:
+    """The stored snapshot for this catalogue, created on first use. The id is remembered in the
+    process only once the transaction that may have created it has committed."""
+    pk = rule_snapshot_ids.get(digest)
+    if pk is not None:
+        return pk
+    pk = RuleSnapshot.objects.filter(digest=digest).values_list("pk", flat=True).first()
+    if pk is None:
+        try:
+            with transaction.atomic():
+                pk = RuleSnapshot.objects.create(digest=digest, data=catalog).pk
+        except IntegrityError:
+            pk = RuleSnapshot.objects.get(digest=digest).pk
+    transaction.on_commit(lambda: rule_snapshot_ids.__setitem__(digest, pk))
+    return pk
 
 
 def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], dict[int, int]]:
@@ -376,10 +515,10 @@ def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], di
     return ctx.scope(("all",), active, live), {}
 
 
-def _candidate_row(cand: Candidate, skip) -> dict:
+def _candidate_row(cand: Candidate, skip, ctx: RoutingContext) -> dict:
     row = {
         "id": cand.pk,
-        "name": cand.rep.display_name,
+        "name": ctx.name(cand.rep),
         "load": cand.load,
         "cap": cand.rep.max_open_leads,
     }
@@ -405,15 +544,23 @@ def _pick(
         stats = ctx.performance(("perf", rule.pk, tuple(order)), order, options)
     rows, eligible = [], []
     skipped = Counter()
+    profile = rule.strategy == Strategy.PROFILE_MATCH
+    reps, db_loads, load_delta = ctx.reps, ctx._db_loads, ctx.load_delta
     for pk in order:
-        rep = ctx.reps[pk]
-        cand = Candidate(rep=rep, weight=weights.get(pk, rep.weight), load=ctx.load(pk))
-        if rule.strategy == Strategy.PROFILE_MATCH:
-            cand.score, matched = profile_score(rep=rep, lead=lead, options=options)
+        rep = reps[pk]
+        cand = Candidate(
+            rep=rep, weight=weights.get(pk, rep.weight), load=db_loads.get(pk, 0) + load_delta[pk]
+        )
+        if profile:
+            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=ctx.skills(rep))
             cand.extra = {"skills": matched}
         elif rule.strategy == Strategy.TOP_PERFORMER:
             cand.score, cand.sample = stats.get(pk, (None, 0))
-        skip = rep_skip(rep=rep, load=cand.load, assigned_24h=ctx.assigned_24h(pk), now=ctx.now)
+        skip = ctx.standing_skip(pk) or (
+            rep_skip_load(rep=rep, load=cand.load, assigned_24h=ctx.assigned_24h(pk))
+            if rep.max_open_leads or rep.daily_assign_quota is not None
+            else None
+        )
         if skip is None and pk in ctx.exclude:
             skip = Skip("excluded", "had this lead before")
         if skip is None and rule.strategy == Strategy.WEIGHTED and cand.weight <= 0:
@@ -442,7 +589,7 @@ def _pick(
         kept = {id(r) for r in head + tail}
         shown = [r for r in rows if id(r) in kept]
         entry["more"] = len(rows) - len(shown)
-    entry["candidates"] = [_candidate_row(c, s) for c, s in shown]
+    entry["candidates"] = [_candidate_row(c, s, ctx) for c, s in shown]
     entry["skipped"] = dict(skipped)
     if picked is None:
         return None
@@ -455,7 +602,7 @@ def _result(decision: RoutingDecision, ctx: RoutingContext, why: str) -> Routing
         {
             "status": decision.status,
             "owner": decision.owner.pk if decision.owner else None,
-            "owner_name": decision.owner.display_name if decision.owner else "",
+            "owner_name": ctx.name(decision.owner) if decision.owner else "",
             "pool_team": decision.pool_team.pk if decision.pool_team else None,
             "pool_team_name": decision.pool_team.name if decision.pool_team else "",
             "pool_reason": decision.pool_reason,
@@ -502,7 +649,7 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
         if rep is not None:
             cand = Candidate(rep=rep, load=ctx.load(owner_id))
             skip = rep_skip(rep=rep, load=cand.load, assigned_24h=ctx.assigned_24h(owner_id), now=ctx.now)
-            entry["candidates"] = [_candidate_row(cand, skip)]
+            entry["candidates"] = [_candidate_row(cand, skip, ctx)]
             entry["candidate_count"] = 1
             if skip is None:
                 entry["picked"] = rep.pk
@@ -522,39 +669,61 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
     return decision
 
 
+def _passed_over(tried: list[dict], n: int, how: dict) -> None:
+    """Record a rule that did not decide. Consecutive rules passed over the same way (e.g. 48
+    region rules failing on the lead's one region) share one entry {"n": 1, "to": 48, ...}."""
+    last = tried[-1] if tried else None
+    if (
+        last is not None
+        and last.get("to", last["n"]) == n - 1
+        and last["outcome"] == how["outcome"]
+        and "name" not in last
+        and last.get("c") == how.get("c")
+        and last.get("actual") == how.get("actual")
+        and last.get("any") == how.get("any")
+    ):
+        last["to"] = n
+        return
+    tried.append({"n": n, **how})
+
+
 def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
     """First matching rule decides; a rule whose target has nobody eligible falls through (or
     pools, if it says so); the default catches the rest; without one the lead goes to the public
-    pool. Never raises on bad rule data: the explanation says what was wrong."""
-    explanation: dict[str, Any] = {
-        "v": 1,
-        "trigger": ctx.trigger,
-        "at": ctx.now.isoformat(),
-        "rule_set": {"id": ctx.rule_set.pk, "name": ctx.rule_set.name} if ctx.rule_set else None,
-        "rules": [],
-    }
+    pool. Never raises on bad rule data: the explanation says what was wrong.
+
+    Rules passed over are stored compactly (number, outcome, failing condition and the lead's
+    value); their names and conditions are in the snapshot the explanation points to."""
+    explanation: dict[str, Any] = {**ctx.explanation_head(), "rules": []}
+    tried = explanation["rules"]
     if lead.owner_id and lead.status in open_lead_statuses():
         # The lead leaves its current owner, who therefore has one open lead fewer.
         ctx.load_delta[lead.owner_id] -= 1
-    for index, rule in enumerate(ctx.rules, start=1):
+    facts = ctx.facts
+    seen: dict[str, tuple[Any, Any]] = {}
+    for compiled in ctx.compiled:
+        rule = compiled.rule
+        if not compiled.usable:
+            _passed_over(tried, compiled.n, {"outcome": "inactive"})
+            continue
+        if compiled.scheduled and compiled.n in ctx._off_schedule:
+            _passed_over(tried, compiled.n, {"outcome": "off_schedule"})
+            continue
+        if not rule.is_default:
+            miss = compiled.miss(lead, facts, seen)
+            if miss is not None:
+                _passed_over(tried, compiled.n, {"outcome": "no_match", **miss})
+                continue
         entry: dict[str, Any] = {
-            "n": index,
+            "n": compiled.n,
             "id": rule.pk,
             "name": rule.name,
             "strategy": rule.strategy,
             "default": rule.is_default,
         }
-        explanation["rules"].append(entry)
-        if not rule.active and not rule.is_default:
-            entry["outcome"] = "inactive"
-            continue
         if not rule.is_default:
-            if not _rule_applies_now(rule, ctx.now):
-                entry["outcome"] = "off_schedule"
-                continue
-            if not _conditions_check(rule, lead, ctx, entry):
-                entry["outcome"] = "no_match"
-                continue
+            entry["matched"] = compiled.matched(lead, facts)
+        tried.append(entry)
         try:
             decision = _apply_rule(rule, lead, ctx, entry)
         except (KeyError, TypeError, ValueError) as exc:  # bad rule data must not lose the lead

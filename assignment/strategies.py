@@ -29,10 +29,10 @@ class Candidate:
     score: float | None = None  # profile match points or performance figure, for the explanation
     sample: int | None = None
     extra: dict = field(default_factory=dict)
+    pk: int = 0  # the rep's id, kept as a plain attribute: pickers compare it many times per lead
 
-    @property
-    def pk(self) -> int:
-        return self.rep.pk
+    def __post_init__(self) -> None:
+        self.pk = self.rep.pk
 
     @property
     def load_ratio(self) -> float:
@@ -128,19 +128,31 @@ def _lower(values) -> set[str]:
     return {str(v).strip().casefold() for v in (values or []) if str(v).strip()}
 
 
-def profile_score(*, rep: Rep, lead, options: dict) -> tuple[int, list[str]]:
+PROFILE_SKILLS = (
+    ("region", "regions"),
+    ("industry", "industries"),
+    ("product", "products"),
+    ("language", "languages"),
+)
+
+
+def rep_skills(rep: Rep) -> dict[str, set[str]]:
+    """The rep's skill lists, case-folded, by the lead attribute each one covers."""
+    return {attr: _lower(getattr(rep, skill)) for attr, skill in PROFILE_SKILLS}
+
+
+def profile_score(
+    *, rep: Rep, lead, options: dict, skills: dict[str, set[str]] | None = None
+) -> tuple[int, list[str]]:
     """Points for each of the lead's profile values the rep covers, and which ones matched.
-    A budget at or above options.senior_budget (default 50) counts for senior and expert reps."""
+    A budget at or above options.senior_budget (default 50) counts for senior and expert reps.
+    `skills` is rep_skills(rep), passed in by a routing batch that scores many leads."""
     points = {**PROFILE_POINTS, **(options.get("profile_points") or {})}
+    skills = skills if skills is not None else rep_skills(rep)
     score, matched = 0, []
-    for attr, skill in (
-        ("region", "regions"),
-        ("industry", "industries"),
-        ("product", "products"),
-        ("language", "languages"),
-    ):
+    for attr, _skill in PROFILE_SKILLS:
         value = str(getattr(lead, attr, "") or "").strip().casefold()
-        if value and value in _lower(getattr(rep, skill)):
+        if value and value in skills[attr]:
             score += int(points.get(attr, 0))
             matched.append(attr)
     budget = getattr(lead, "budget", None)
