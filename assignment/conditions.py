@@ -67,6 +67,14 @@ OPERATOR_LABELS = {
     "empty": _("is empty"),
     "not_empty": _("is not empty"),
 }
+# The words of an explanation sentence ("region in [北京, 天津]"); symbols need no translation.
+OPERATOR_WORDS = {
+    "in": _("in"),
+    "not_in": _("not in"),
+    "contains": _("contains"),
+    "empty": _("is empty"),
+    "not_empty": _("is not empty"),
+}
 LIST_OPS = frozenset({"in", "not_in"})
 NO_VALUE_OPS = frozenset({"empty", "not_empty"})
 NUMBER_OPS = frozenset({"gte", "lte", "between"})
@@ -293,25 +301,33 @@ def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value_text(v) for v in value) + "]"
     if value is None:
-        return "nothing"
+        return str(_("nothing"))
     return str(value)
 
 
 def condition_text(condition: dict, actual: Any = None, *, with_actual: bool = False) -> str:
-    """`region=华东`, `score ≥ 80`, `budget between 10 and 50`; with the lead's value when it failed."""
+    """`region=华东`, `score ≥ 80`, `budget between 10 and 50`; with the lead's value when it failed.
+    Field names stay as the codes a manager typed in the rule; the words around them translate."""
     field = condition.get("field", "?")
     op = condition.get("op", "?")
     value = condition.get("value")
     if op == "eq" or (op == "in" and isinstance(value, list) and len(value) == 1):
         text = f"{field}={_value_text(value[0] if isinstance(value, list) else value)}"
     elif op in NO_VALUE_OPS:
-        text = f"{field} {OPERATORS[op]}"
+        text = f"{field} {OPERATOR_WORDS[op]}"
     elif op == "between" and isinstance(value, list) and len(value) == 2:
-        text = f"{field} between {_value_text(value[0])} and {_value_text(value[1])}"
+        text = _("%(field)s between %(low)s and %(high)s") % {
+            "field": field,
+            "low": _value_text(value[0]),
+            "high": _value_text(value[1]),
+        }
+    elif op in OPERATOR_WORDS:
+        text = f"{field} {OPERATOR_WORDS[op]} {_value_text(value)}"
     else:
         text = f"{field} {OPERATORS.get(op, op)} {_value_text(value)}"
     if with_actual:
-        text += f" (lead has {_value_text(actual) if not _is_empty(actual) else 'nothing'})"
+        has = _value_text(actual) if not _is_empty(actual) else str(_("nothing"))
+        text += " " + str(_("(lead has %(value)s)") % {"value": has})
     return text
 
 

@@ -8,26 +8,64 @@ finds names and conditions in `catalog` (simulation) or the RuleSnapshot `snapsh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from assignment.conditions import condition_text
 
 OUTCOME_WORDS = {
-    "inactive": "is switched off",
-    "off_schedule": "does not apply at this time",
+    "inactive": gettext_lazy("is switched off"),
+    "off_schedule": gettext_lazy("does not apply at this time"),
 }
 POOL_REASON_WORDS = {
-    "claim_mode": "claim mode",
-    "cascade": "delayed assignment, first tier",
-    "default": "default rule",
-    "no_eligible_rep": "nobody eligible",
+    "claim_mode": gettext_lazy("claim mode"),
+    "cascade": gettext_lazy("delayed assignment, first tier"),
+    "default": gettext_lazy("default rule"),
+    "no_eligible_rep": gettext_lazy("nobody eligible"),
+}
+# Why a candidate was skipped, by Skip.code. Rendered when read, in the reader's language; the
+# English detail stored with the decision is the fallback for codes not listed here.
+SKIP_WORDS = {
+    "departed": gettext_lazy("departed"),
+    "away": gettext_lazy("away"),
+    "busy": gettext_lazy("busy"),
+    "off_hours": gettext_lazy("outside working hours"),
+    "weight_zero": gettext_lazy("weight 0"),
+    "excluded": gettext_lazy("had this lead before"),
+}
+WHY_WORDS = {
+    "round_robin": gettext_lazy("by round robin"),
+    "weighted": gettext_lazy("by weighted round robin"),
+    "least_loaded": gettext_lazy("as the least loaded"),
+    "direct": gettext_lazy("through the priority lane"),
+    "top_performer": gettext_lazy("as the top performer"),
+    "profile_match": gettext_lazy("as the best profile match"),
 }
 
 
 def _rule_label(entry: dict) -> str:
-    return f"Rule {entry.get('n', '?')} '{entry.get('name', '')}'" + (
-        " (default)" if entry.get("default") else ""
-    )
+    label = _("Rule %(n)s '%(name)s'") % {"n": entry.get("n", "?"), "name": entry.get("name", "")}
+    return label + (_(" (default)") if entry.get("default") else "")
+
+
+def _skip_text(row: dict) -> str:
+    code, detail = row.get("skip"), row.get("detail") or row.get("skip") or ""
+    if code in SKIP_WORDS:
+        return str(SKIP_WORDS[code])
+    if code == "at_capacity" and row.get("cap"):
+        return _("%(load)s/%(cap)s open leads") % {"load": row.get("load", 0), "cap": row["cap"]}
+    numbers = re.search(r"(\d+)/(\d+)", detail)
+    if code == "quota" and numbers:
+        return _("%(count)s/%(quota)s leads in the last 24 h") % {
+            "count": numbers.group(1),
+            "quota": numbers.group(2),
+        }
+    if code == "penalized" and " until " in detail:
+        return _("penalized until %(when)s") % {"when": detail.split(" until ", 1)[1]}
+    return detail
 
 
 def _candidates_text(entry: dict, picked_words: str | None) -> str:
@@ -37,27 +75,26 @@ def _candidates_text(entry: dict, picked_words: str | None) -> str:
     picked_id = entry.get("picked")
     for row in rows:
         if row.get("skip"):
-            parts.append(f"{row.get('name')} skipped ({row.get('detail') or row.get('skip')})")
+            parts.append(_("%(name)s skipped (%(why)s)") % {"name": row.get("name"), "why": _skip_text(row)})
     more = entry.get("more") or 0
     if more:
-        parts.append(f"{more} more not shown")
+        parts.append(_("%(count)s more not shown") % {"count": more})
     if picked_id is not None:
         row = next((r for r in rows if r.get("id") == picked_id), {})
         detail = []
         if row.get("score") is not None:
-            detail.append(f"score {row['score']}")
+            detail.append(_("score %(score)s") % {"score": row["score"]})
         if row.get("skills"):
-            detail.append("matches " + ", ".join(row["skills"]))
+            detail.append(_("matches %(skills)s") % {"skills": ", ".join(row["skills"])})
         if row.get("cap"):
-            detail.append(f"{row.get('load', 0)}/{row['cap']} open")
+            detail.append(_("%(load)s/%(cap)s open") % {"load": row.get("load", 0), "cap": row["cap"]})
         suffix = f" ({'; '.join(detail)})" if detail else ""
-        parts.append(
-            f"picked {row.get('name', 'rep #' + str(picked_id))}{suffix} {picked_words or ''}".rstrip()
-        )
+        name = row.get("name") or _("rep #%(id)s") % {"id": picked_id}
+        parts.append((_("picked %(name)s") % {"name": name} + f"{suffix} {picked_words or ''}").rstrip())
     elif count:
-        parts.append("nobody eligible")
-    noun = "candidate" if count == 1 else "candidates"
-    return f"{count} {noun}: " + ", ".join(parts) + "." if parts else f"{count} {noun}."
+        parts.append(_("nobody eligible"))
+    head = ngettext("%(count)s candidate", "%(count)s candidates", count) % {"count": count}
+    return f"{head}: " + _(", ").join(parts) + "." if parts else f"{head}."
 
 
 def _explanation(data: dict) -> dict:
@@ -110,6 +147,12 @@ def _failed_conditions(entry: dict, rule: dict) -> tuple[dict | None, list[dict]
     return None, [{**c, "actual": a} for c, a in zip(group, actuals, strict=False)]
 
 
+def _why(result: dict) -> str:
+    """How the pick was made, in the reader's language (the stored English `why` as fallback)."""
+    words = WHY_WORDS.get(result.get("strategy", ""))
+    return str(words) if words is not None else str(result.get("why") or "")
+
+
 def _entries(stored: list[dict]) -> Iterable[tuple[dict, int]]:
     """Each rule entry with its number; a v2 run {"n": 1, "to": 48, ...} stands for 48 rules."""
     for entry in stored:
@@ -135,7 +178,7 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
     catalog = _catalog(data, snapshots) if data.get("v", 1) >= 2 else {}
     sentences: list[str] = []
     if not data.get("rule_set"):
-        sentences.append("No active rule set for this trigger.")
+        sentences.append(_("No active rule set for this trigger."))
     result = data.get("result") or {}
     for stored, n in _entries(data.get("rules") or []):
         rule = catalog.get(str(n)) or {}
@@ -149,38 +192,44 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
         if outcome == "no_match":
             failed, failed_any = _failed_conditions(entry, rule)
             if failed:
-                sentences.append(
-                    f"{label} did not match: {condition_text(failed, failed.get('actual'), with_actual=True)}."
-                )
+                why = condition_text(failed, failed.get("actual"), with_actual=True)
             else:
                 texts = [condition_text(c, c.get("actual"), with_actual=True) for c in failed_any]
-                sentences.append(f"{label} did not match: none of {'; '.join(texts) or 'its conditions'}.")
+                why = _("none of %(conditions)s") % {"conditions": "; ".join(texts) or _("its conditions")}
+            sentences.append(_("%(rule)s did not match: %(why)s.") % {"rule": label, "why": why})
             continue
         matched = entry.get("matched") or []
-        on = f" ({', '.join(condition_text(c) for c in matched)})" if matched else ""
-        head = f"{label} applies" if entry.get("default") else f"{label} matched{on}"
+        if entry.get("default"):
+            head = _("%(rule)s applies") % {"rule": label}
+        elif matched:
+            on = ", ".join(condition_text(c) for c in matched)
+            head = _("%(rule)s matched (%(conditions)s)") % {"rule": label, "conditions": on}
+        else:
+            head = _("%(rule)s matched") % {"rule": label}
         if entry.get("error"):
-            sentences.append(f"{head} but could not be used: {entry['error']}.")
+            sentences.append(
+                _("%(rule)s but could not be used: %(error)s.") % {"rule": head, "error": entry["error"]}
+            )
             continue
         is_last = outcome == "decided"
         if "candidates" in entry or "candidate_count" in entry:
-            words = result.get("why") if is_last else None
+            words = _why(result) if is_last else None
             sentences.append(f"{head}. {_candidates_text(entry, words)}")
         else:
             sentences.append(f"{head}.")
         if outcome == "no_eligible":
             if stored is (data.get("rules") or [])[-1] and result.get("status") == "pooled":
                 continue
-            sentences.append("Nobody eligible, so the next rule was tried.")
+            sentences.append(_("Nobody eligible, so the next rule was tried."))
     status = result.get("status")
     if status == "pooled":
-        where = (
-            f"the {result.get('pool_team_name')} pool" if result.get("pool_team_name") else "the public pool"
-        )
-        reason = POOL_REASON_WORDS.get(result.get("pool_reason", ""), result.get("pool_reason", ""))
-        sentences.append(f"Sent to {where} ({reason}).")
+        team = result.get("pool_team_name")
+        where = _("the %(team)s pool") % {"team": team} if team else _("the public pool")
+        code = result.get("pool_reason", "")
+        reason = POOL_REASON_WORDS.get(code, code)
+        sentences.append(_("Sent to %(where)s (%(reason)s).") % {"where": where, "reason": reason})
     elif status == "nurturing":
-        sentences.append("Sent to nurturing.")
+        sentences.append(_("Sent to nurturing."))
     elif status == "assigned" and result.get("strategy") == "default_owner":
-        sentences.append(f"Assigned to the default owner {result.get('owner_name')}.")
+        sentences.append(_("Assigned to the default owner %(name)s.") % {"name": result.get("owner_name")})
     return sentences

@@ -59,3 +59,12 @@ def manager(db):
 @pytest.fixture
 def source(db):
     return SourceFactory(code="web", name="Website form", channel="form", heat="hot")
+
+
+@pytest.fixture
+def english():
+    """Sentences asserted word for word are checked in English (the demo's default is zh-hans)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -9,7 +9,7 @@ from leads.models import LeadEvent
 from leads.services import lead_transition
 from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_explanation_reads_like_the_example_in_the_issue(team, rep_a, rep_b):

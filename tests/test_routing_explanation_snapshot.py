@@ -12,7 +12,7 @@ from assignment.services import lead_route, leads_route_bulk
 from leads.models import LeadEvent
 from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _fifty_rules(team):
@@ -102,3 +102,17 @@ def test_a_malformed_condition_is_named_in_the_explanation(team, rep_a):
     assert decision.status == "pooled"
     sentences = explanation_sentences(LeadEvent.objects.get(lead=decision.lead).data)
     assert sentences[0].startswith("Rule 1 'Broken' did not match: ? ? region=华东")
+
+
+def test_the_explanation_reads_in_the_readers_language(team, rep_a):
+    from django.utils import translation
+
+    _fifty_rules(team)
+    lead = LeadFactory(status="new", region="R2")
+    lead_route(lead=lead)
+    data = LeadEvent.objects.get(lead=lead).data
+    with translation.override("zh-hans"):
+        chinese = explanation_sentences(data)
+    assert chinese[0] == "规则 1「Region 1」 未命中：region=R1 （线索为 R2）。"
+    assert "选中" in chinese[1] and "轮询" in chinese[1]
+    assert explanation_sentences(data)[0] == "Rule 1 'Region 1' did not match: region=R1 (lead has R2)."

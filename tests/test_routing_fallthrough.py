@@ -11,7 +11,7 @@ from assignment.services import lead_route
 from leads.models import Lead, LeadEvent
 from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory, RuleTargetFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

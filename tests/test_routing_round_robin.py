@@ -9,7 +9,7 @@ from assignment.services import lead_route, leads_route_bulk
 from leads.models import Lead, LeadEvent
 from tests.factories import AssignmentRuleFactory, LeadFactory, RepFactory, RuleSetFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
