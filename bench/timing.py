@@ -35,3 +35,16 @@ def measure(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 2) -> d
         "p95": percentile(samples, 95),
         "queries": queries,
     }
+
+
+def tables_analyze() -> None:
+    """Refresh planner statistics after a bench created rows inside its own transaction: a
+    real database has autovacuum's ANALYZE behind it, a bench transaction does not."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("ANALYZE leads_leadevent")
+        cursor.execute("ANALYZE crm_rep")
