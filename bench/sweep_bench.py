@@ -12,11 +12,11 @@ import time
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.timing import measure
+from bench.timing import measure, tables_analyze
 
 NOTHING_DUE_TARGET_MS = 50.0
 ONE_PERCENT_TARGET_S = 10.0
@@ -130,6 +130,35 @@ def _due_leads(count: int, *, at, reps, batch: int = 5000) -> int:
     return made
 
 
+def _bare_moves(now) -> float:
+    """Same-run baseline for the 1% figure: the set-wise minimum the sweep must write for the
+    same due leads (three UPDATEs and one bulk INSERT of events), rolled back afterwards."""
+    from leads.models import Lead, LeadEvent
+
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            due = Q(status=Lead.Status.ASSIGNED, first_contacted_at__isnull=True, first_contact_due__lte=now)
+            due |= Q(status=Lead.Status.ASSIGNED, valid_until__lte=now)
+            due |= Q(status=Lead.Status.SILENT, silent_until__lte=now)
+            ids = list(Lead.objects.filter(due).values_list("pk", flat=True))
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                Lead.objects.filter(pk__in=chunk).update(status=Lead.Status.POOLED, owner=None, pooled_at=now)
+                LeadEvent.objects.bulk_create(
+                    [
+                        LeadEvent(
+                            lead_id=pk, kind="recall", from_status="assigned", to_status="pooled", at=now
+                        )
+                        for pk in chunk
+                    ]
+                )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return time.perf_counter() - started
+
+
 def run(scale: int) -> list[dict]:
     from leads.models import Lead
     from lifecycle.sweeps import BATCH_SIZE, sweep_run
@@ -142,19 +171,22 @@ def run(scale: int) -> list[dict]:
             total = Lead.objects.count()
             now = _idle_instant()
             idle = measure(lambda: sweep_run(now=now), repeat=20, warmup=2)
+            probe = measure(lambda: Lead.objects.filter(first_contact_due__lte=now).exists(), repeat=20)
             rows.append(
                 {
                     "figure": "sweep, nothing due",
-                    "workload": f"{total:,} leads",
+                    "workload": f"{total:,} leads (goal < {NOTHING_DUE_TARGET_MS:.0f} ms at 1M)",
                     "db": db,
                     "value": idle["p50"],
                     "unit": f"ms p50 ({idle['queries']} queries)",
-                    "baseline": NOTHING_DUE_TARGET_MS,
-                    "ratio": idle["p50"] / NOTHING_DUE_TARGET_MS,
+                    "baseline": f"one indexed EXISTS {probe['p50']:.2f} ms",
+                    "ratio": idle["p50"] / max(probe["p50"], 0.001),
                 }
             )
             due = max(1, scale // 100)
             _due_leads(due, at=now, reps=_reps(50))
+            tables_analyze()
+            bare = _bare_moves(now)
             with CaptureQueriesContext(connection) as ctx:
                 started = time.perf_counter()
                 counts = sweep_run(now=now)
@@ -164,12 +196,12 @@ def run(scale: int) -> list[dict]:
             rows.append(
                 {
                     "figure": "sweep, 1% due",
-                    "workload": f"{moved:,} transitions over {total + due:,} leads",
+                    "workload": f"{moved:,} transitions over {total + due:,} leads (goal < {ONE_PERCENT_TARGET_S:.0f} s at 1M)",
                     "db": db,
                     "value": elapsed,
                     "unit": f"s ({len(ctx.captured_queries) / max(1, batches):.0f} queries/batch of {BATCH_SIZE})",
-                    "baseline": ONE_PERCENT_TARGET_S,
-                    "ratio": elapsed / ONE_PERCENT_TARGET_S,
+                    "baseline": f"bare UPDATE+INSERT {bare:.2f} s",
+                    "ratio": elapsed / max(bare, 0.001),
                 }
             )
             again = sweep_run(now=now)
@@ -188,3 +220,14 @@ def run(scale: int) -> list[dict]:
     except _Rollback:
         pass
     return rows
+
+
+if __name__ == "__main__":  # pragma: no cover - manual run: DATABASE_URL=... python -m bench.sweep_bench
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    django.setup()
+    for row in run(20_000):
+        print(row)
