@@ -233,3 +233,16 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
     elif status == "assigned" and result.get("strategy") == "default_owner":
         sentences.append(_("Assigned to the default owner %(name)s.") % {"name": result.get("owner_name")})
     return sentences
+
+
+def events_explained(events: Iterable) -> dict[int, list[str]]:
+    """Sentences for each routing event among `events` (LeadEvent rows), by event id, with every
+    snapshot they need loaded in one query: a timeline must cost the same however many
+    routing events it shows. Events whose data holds no routing decision are left out."""
+    routing = [e for e in events if isinstance(e.data, dict) and _is_routing(e.data)]
+    snapshots = snapshots_load(e.data for e in routing)
+    return {e.pk: explanation_sentences(e.data, snapshots=snapshots) for e in routing}
+
+
+def _is_routing(data: dict) -> bool:
+    return bool({"explanation", "rules", "rule_set"} & data.keys())
