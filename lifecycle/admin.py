@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lifecycle.models import Policy, Stage
 from lifecycle.policies import policy_previews
-from lifecycle.services import policy_saved, stage_saved
+from lifecycle.services import RecomputeOutcome, policy_saved, stage_saved
 
 
 @admin.register(Stage)
@@ -15,11 +15,7 @@ class StageAdmin(SortableAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        changed = stage_saved(stage=obj)
-        if changed:
-            self.message_user(
-                request, _("Validity of %(n)d held leads recomputed.") % {"n": changed}, messages.INFO
-            )
+        _recompute_message(self, request, stage_saved(stage=obj, actor=request.user))
 
 
 @admin.register(Policy)
@@ -75,13 +71,27 @@ class PolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         old = Policy.objects.filter(pk=obj.pk).values_list("lead_type_id", "heat").first() if obj.pk else None
         super().save_model(request, obj, form, change)
-        self._recomputed(request, policy_saved(policy=obj, old_scope=old))
+        _recompute_message(self, request, policy_saved(policy=obj, old_scope=old, actor=request.user))
 
     def delete_model(self, request, obj):
         scope = (obj.lead_type_id, obj.heat)
         super().delete_model(request, obj)
-        self._recomputed(request, policy_saved(policy=Policy(lead_type_id=scope[0], heat=scope[1])))
+        policy = Policy(lead_type_id=scope[0], heat=scope[1])
+        _recompute_message(self, request, policy_saved(policy=policy, actor=request.user))
 
-    def _recomputed(self, request, changed: int) -> None:
-        if changed:
-            self.message_user(request, _("Clocks of %(n)d leads recomputed.") % {"n": changed}, messages.INFO)
+
+def _recompute_message(model_admin, request, outcome: RecomputeOutcome) -> None:
+    if outcome.queued:
+        model_admin.message_user(
+            request,
+            _(
+                "Clocks of %(n)d leads are being recomputed in the background; "
+                "you will be notified when it is done."
+            )
+            % {"n": outcome.queued},
+            messages.INFO,
+        )
+    elif outcome.changed:
+        model_admin.message_user(
+            request, _("Clocks of %(n)d leads recomputed.") % {"n": outcome.changed}, messages.INFO
+        )

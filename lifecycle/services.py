@@ -7,6 +7,7 @@ module decides *when* and *to whom*, and writes clock columns that are not owner
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -245,15 +246,61 @@ def leads_clocks_recompute(qs: QuerySet[Lead], now: datetime | None = None, *, b
             changed_total += len(changed_rows)
 
 
+# Above this many leads an edit's recompute leaves the admin request for a django-q2 job.
+RECOMPUTE_INLINE_MAX = 5000
+
+
+@dataclass
+class RecomputeOutcome:
+    """What an edit did to the clocks: recomputed now, or handed to a background job."""
+
+    changed: int = 0
+    queued: int = 0
+
+
+def _recompute_or_queue(
+    qs: QuerySet[Lead], *, task_kwargs: dict, actor, now: datetime | None, inline_max: int | None
+) -> RecomputeOutcome:
+    if inline_max is not None:
+        affected = qs.count()
+        if affected > inline_max:
+            from django_q.tasks import async_task
+
+            kwargs = {**task_kwargs, "actor_id": getattr(actor, "pk", None)}
+            transaction.on_commit(lambda: async_task("lifecycle.tasks.clocks_recompute", **kwargs))
+            return RecomputeOutcome(queued=affected)
+    return RecomputeOutcome(changed=leads_clocks_recompute(qs, now))
+
+
 def policy_saved(
-    *, policy: Policy, old_scope: tuple[int | None, str] | None = None, now: datetime | None = None
-) -> int:
-    """After an admin edit of a policy: rebase every lead it may govern (old and new scope)."""
-    return leads_clocks_recompute(leads_affected_by_policy(policy=policy, old_scope=old_scope), now)
+    *,
+    policy: Policy,
+    old_scope: tuple[int | None, str] | None = None,
+    now: datetime | None = None,
+    actor=None,
+    inline_max: int | None = RECOMPUTE_INLINE_MAX,
+) -> RecomputeOutcome:
+    """After an admin edit of a policy: rebase every lead it may govern (old and new scope).
+    A default policy can govern most of a million leads, which no admin request should wait
+    for: beyond `inline_max` leads the recompute runs as a job that notifies `actor`."""
+    scope = (policy.lead_type_id, policy.heat)
+    return _recompute_or_queue(
+        leads_affected_by_policy(policy=policy, old_scope=old_scope),
+        task_kwargs={"scope": list(scope), "old_scope": list(old_scope) if old_scope else None},
+        actor=actor,
+        now=now,
+        inline_max=inline_max,
+    )
 
 
-def stage_saved(*, stage: Stage, now: datetime | None = None) -> int:
+def stage_saved(
+    *, stage: Stage, now: datetime | None = None, actor=None, inline_max: int | None = RECOMPUTE_INLINE_MAX
+) -> RecomputeOutcome:
     """After an admin edit of a stage: its lead type's held leads get their validity rebased."""
-    return leads_clocks_recompute(
-        Lead.objects.filter(lead_type_id=stage.lead_type_id, status=Lead.Status.ASSIGNED), now
+    return _recompute_or_queue(
+        Lead.objects.filter(lead_type_id=stage.lead_type_id, status=Lead.Status.ASSIGNED),
+        task_kwargs={"lead_type_id": stage.lead_type_id},
+        actor=actor,
+        now=now,
+        inline_max=inline_max,
     )

@@ -73,3 +73,39 @@ def test_editing_a_stage_extension_moves_leads_already_past_it(fund, rep_a):
     stage_saved(stage=pending)
     lead.refresh_from_db()
     assert lead.valid_until == start + 7 * DAY
+
+
+def test_a_large_policy_edit_runs_as_a_background_job_and_notifies_the_editor(
+    fund, rep_a, manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+
+    from lifecycle.services import policy_saved
+
+    monkeypatch.setattr(Conf, "SYNC", True)  # the job runs in-process, as a worker would run it
+    start = timezone.now() - timedelta(hours=3)
+    leads = [lead_hold(lead=LeadFactory(lead_type=fund), rep=rep_a, now=start) for _ in range(3)]
+    policy = Policy.objects.get(lead_type=fund)
+    policy.validity = 10 * DAY
+    policy.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = policy_saved(policy=policy, actor=manager, inline_max=2)
+    assert outcome.queued == 3 and outcome.changed == 0
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.valid_until == start + 10 * DAY
+    assert manager.notifications.filter(kind="clocks_recomputed").exists()
+
+
+def test_a_small_policy_edit_recomputes_at_once(fund, rep_a, manager):
+    from lifecycle.services import policy_saved
+
+    start = timezone.now() - timedelta(hours=3)
+    lead = lead_hold(lead=LeadFactory(lead_type=fund), rep=rep_a, now=start)
+    policy = Policy.objects.get(lead_type=fund)
+    policy.validity = 9 * DAY
+    policy.save()
+    outcome = policy_saved(policy=policy, actor=manager)
+    assert outcome.changed == 1 and outcome.queued == 0
+    lead.refresh_from_db()
+    assert lead.valid_until == start + 9 * DAY
