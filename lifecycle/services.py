@@ -46,6 +46,7 @@ def _clock_update(lead: Lead, values: dict[str, Any]) -> None:
     changed = {name: value for name, value in values.items() if getattr(lead, name) != value}
     if not changed:
         return
+    changed["updated_at"] = timezone.now()
     for name, value in changed.items():
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**changed)
@@ -238,7 +239,8 @@ def leads_clocks_recompute(qs: QuerySet[Lead], now: datetime | None = None, *, b
             if values:
                 for name, value in values.items():
                     setattr(lead, name, value)
-                fields.update(values)
+                lead.updated_at = now
+                fields.update(values, ["updated_at"])
                 changed_rows.append(lead)
         if changed_rows:
             with transaction.atomic():
