@@ -111,6 +111,7 @@ class RoutingContext:
         self._names: dict[int, str] = {}
         self._skills: dict[int, dict[str, set[str]]] = {}
         self._head: dict | None = None
+        self._members: dict[int, tuple] = {}
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -322,6 +323,22 @@ class RoutingContext:
             }
         return self._compiled
 
+    def members(self, rule: AssignmentRule) -> tuple[list[tuple], dict[int, int]]:
+        """The rule's candidate reps for this batch, in order, as (pk, rep, weight, standing
+        skip, has load limits): everything about them that does not move while the batch is
+        routed, worked out once per rule instead of once per lead."""
+        key = rule.pk or id(rule)
+        cached = self._members.get(key)
+        if cached is None:
+            order, weights = _scope_for(rule, self)
+            members = []
+            for pk in order:
+                rep = self.reps[pk]
+                limited = bool(rep.max_open_leads) or rep.daily_assign_quota is not None
+                members.append((pk, rep, weights.get(pk, rep.weight), self.standing_skip(pk), limited))
+            cached = self._members[key] = (members, weights)
+        return cached
+
     def standing_skip(self, pk: int) -> Skip | None:
         try:
             return self._standing[pk]
@@ -398,24 +415,24 @@ class CompiledRule:
             _condition_prepare(i, c) for i, c in enumerate(rule.any_conditions or []) if isinstance(c, dict)
         ]
 
-    def miss(self, lead: Lead, facts: LeadFacts, seen: dict[str, tuple[Any, Any]]) -> dict | None:
-        """None when every condition holds; else the first failing one, as stored in the
-        explanation: its index ("c") and the lead's value, or the values for a failed any-of.
-        `seen` holds this lead's field values (raw, as stored) across the rules tried."""
+    def miss(self, lead: Lead, facts: LeadFacts, seen: dict[str, tuple[Any, Any]]) -> tuple | None:
+        """None when every condition holds; else the first failing one as ("c", index, the
+        lead's value), or ("any", values) for a failed any-of group. `seen` holds this lead's
+        field values (raw, as stored) across the rules tried."""
         for index, field_name, test, _words in self.tests:
             if test is None:
-                return {"c": index, "actual": None}
+                return ("c", index, None)
             pair = seen.get(field_name)
             if pair is None:
                 actual = facts.value(lead, field_name)
                 pair = seen[field_name] = (actual, value_jsonable(actual))
             if not test(pair[0]):
-                return {"c": index, "actual": pair[1]}
+                return ("c", index, pair[1])
         if self.any_tests:
             for _index, field_name, test, _words in self.any_tests:
                 if test(facts.value(lead, field_name)):
                     return None
-            return {"any": [value_jsonable(facts.value(lead, t[1])) for t in self.any_tests]}
+            return ("any", [value_jsonable(facts.value(lead, t[1])) for t in self.any_tests])
         return None
 
     def matched(self, lead: Lead, facts: LeadFacts) -> list[dict]:
@@ -563,41 +580,41 @@ def _candidate_row(cand: Candidate, skip, ctx: RoutingContext) -> dict:
 def _pick(
     rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict, *, cursor_key: str
 ) -> Rep | None:
-    order, weights = _scope_for(rule, ctx)
+    members, _weights = ctx.members(rule)
     options = rule.options if isinstance(rule.options, dict) else {}
+    strategy = rule.strategy
     stats = {}
-    if rule.strategy == Strategy.TOP_PERFORMER and order:
+    if strategy == Strategy.TOP_PERFORMER and members:
+        order = [m[0] for m in members]
         stats = ctx.performance(("perf", rule.pk, tuple(order)), order, options)
     rows, eligible = [], []
     skipped = Counter()
-    strategy = rule.strategy
     profile = strategy == Strategy.PROFILE_MATCH
     performer = strategy == Strategy.TOP_PERFORMER
     weighted = strategy == Strategy.WEIGHTED
-    reps, db_loads, load_delta, exclude = ctx.reps, ctx._db_loads, ctx.load_delta, ctx.exclude
-    for pk in order:
-        rep = reps[pk]
-        load = db_loads.get(pk, 0) + load_delta[pk]
-        cand = Candidate(rep=rep, weight=weights.get(pk, rep.weight), load=load)
+    db_loads, load_delta, exclude = ctx._db_loads, ctx.load_delta, ctx.exclude
+    for pk, rep, weight, skip, limited in members:
+        load = db_loads.get(pk, 0) + load_delta.get(pk, 0)
+        cand = Candidate(rep, weight, load, pk=pk)
         if profile:
             cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=ctx.skills(rep))
             cand.extra = {"skills": matched}
         elif performer:
             cand.score, cand.sample = stats.get(pk, (None, 0))
-        skip = ctx.standing_skip(pk)
         if skip is None:
-            if rep.max_open_leads or rep.daily_assign_quota is not None:
-                skip = rep_skip_load(rep=rep, load=load, assigned_24h=ctx.assigned_24h(pk))
+            if limited:
+                quota_used = ctx.assigned_24h(pk) if rep.daily_assign_quota is not None else 0
+                skip = rep_skip_load(rep=rep, load=load, assigned_24h=quota_used)
             if skip is None and pk in exclude:
                 skip = SKIP_EXCLUDED
-            elif skip is None and weighted and cand.weight <= 0:
+            elif skip is None and weighted and weight <= 0:
                 skip = SKIP_WEIGHT_ZERO
         rows.append((cand, skip))
         if skip is None:
             eligible.append(cand)
         else:
             skipped[skip.code] += 1
-    entry["candidate_count"] = len(order)
+    entry["candidate_count"] = len(members)
     picked = None
     if eligible:
         state = ctx.cursor_state(cursor_key)
@@ -696,22 +713,38 @@ def _apply_rule(rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: di
     return decision
 
 
-def _passed_over(tried: list[dict], n: int, how: dict) -> None:
-    """Record a rule that did not decide. Consecutive rules passed over the same way (e.g. 48
-    region rules failing on the lead's one region) share one entry {"n": 1, "to": 48, ...}."""
-    last = tried[-1] if tried else None
-    if (
-        last is not None
-        and last.get("to", last["n"]) == n - 1
-        and last["outcome"] == how["outcome"]
-        and "name" not in last
-        and last.get("c") == how.get("c")
-        and last.get("actual") == how.get("actual")
-        and last.get("any") == how.get("any")
-    ):
-        last["to"] = n
-        return
-    tried.append({"n": n, **how})
+class _PassedOver:
+    """Records the rules that did not decide. Consecutive rules passed over the same way (e.g.
+    48 region rules failing on the lead's one region) share one entry {"n": 1, "to": 48, ...}."""
+
+    __slots__ = ("tried", "entry", "key")
+
+    def __init__(self, tried: list[dict]):
+        self.tried = tried
+        self.entry: dict | None = None
+        self.key: tuple | None = None
+
+    def add(self, n: int, key: tuple, make) -> None:
+        entry = self.entry
+        if entry is not None and key == self.key and entry.get("to", entry["n"]) == n - 1:
+            entry["to"] = n
+            return
+        self.entry = {"n": n, **make()}
+        self.key = key
+        self.tried.append(self.entry)
+
+    def interrupt(self) -> None:
+        self.entry = self.key = None
+
+
+_INACTIVE = ("inactive",)
+_OFF_SCHEDULE = ("off_schedule",)
+
+
+def _no_match(miss: tuple) -> dict:
+    if miss[0] == "c":
+        return {"outcome": "no_match", "c": miss[1], "actual": miss[2]}
+    return {"outcome": "no_match", "any": miss[1]}
 
 
 def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
@@ -728,19 +761,21 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
         ctx.load_delta[lead.owner_id] -= 1
     facts = ctx.facts
     seen: dict[str, tuple[Any, Any]] = {}
+    passed = _PassedOver(tried)
     for compiled in ctx.compiled:
         rule = compiled.rule
         if not compiled.usable:
-            _passed_over(tried, compiled.n, {"outcome": "inactive"})
+            passed.add(compiled.n, _INACTIVE, lambda: {"outcome": "inactive"})
             continue
         if compiled.scheduled and compiled.n in ctx._off_schedule:
-            _passed_over(tried, compiled.n, {"outcome": "off_schedule"})
+            passed.add(compiled.n, _OFF_SCHEDULE, lambda: {"outcome": "off_schedule"})
             continue
         if not rule.is_default:
             miss = compiled.miss(lead, facts, seen)
             if miss is not None:
-                _passed_over(tried, compiled.n, {"outcome": "no_match", **miss})
+                passed.add(compiled.n, miss, lambda miss=miss: _no_match(miss))
                 continue
+        passed.interrupt()
         entry: dict[str, Any] = {
             "n": compiled.n,
             "id": rule.pk,

@@ -5,7 +5,6 @@ routing in bulk and one by one give the same picks."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from crm.models import Rep
 
@@ -21,18 +20,29 @@ STRATEGY_WORDS = {
 }
 
 
-@dataclass
 class Candidate:
-    rep: Rep
-    weight: int = 1
-    load: int = 0
-    score: float | None = None  # profile match points or performance figure, for the explanation
-    sample: int | None = None
-    extra: dict = field(default_factory=dict)
-    pk: int = 0  # the rep's id, kept as a plain attribute: pickers compare it many times per lead
+    """One eligible (or skipped) rep as a picker sees it. A plain slotted class: routing builds
+    one per rep in scope per lead, so construction cost shows in bulk throughput."""
 
-    def __post_init__(self) -> None:
-        self.pk = self.rep.pk
+    __slots__ = ("rep", "weight", "load", "score", "sample", "extra", "pk")
+
+    def __init__(
+        self,
+        rep: Rep,
+        weight: int = 1,
+        load: int = 0,
+        score: float | None = None,
+        sample: int | None = None,
+        extra: dict | None = None,
+        pk: int | None = None,
+    ):
+        self.rep = rep
+        self.weight = weight
+        self.load = load
+        self.score = score  # profile match points or performance figure, for the explanation
+        self.sample = sample
+        self.extra = extra if extra is not None else {}
+        self.pk = pk if pk is not None else rep.pk
 
     @property
     def load_ratio(self) -> float:
