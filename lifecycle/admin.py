@@ -3,6 +3,9 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from assignment.explain import events_explained
+from leads.admin import LeadEventAdmin
+from leads.models import LeadEvent
 from lifecycle.models import Policy, Stage
 from lifecycle.policies import policy_previews
 from lifecycle.services import RecomputeOutcome, policy_saved, stage_saved
@@ -95,3 +98,21 @@ def _recompute_message(model_admin, request, outcome: RecomputeOutcome) -> None:
         model_admin.message_user(
             request, _("Clocks of %(n)d leads recomputed.") % {"n": outcome.changed}, messages.INFO
         )
+
+
+class LeadEventExplainedAdmin(LeadEventAdmin):
+    """The audit log with each routing decision's explanation in plain sentences (the same
+    text the lead page shows; rule names are user input, so everything is escaped)."""
+
+    readonly_fields = ["routing_explanation"]
+
+    @admin.display(description=_("routing explanation"))
+    def routing_explanation(self, obj: LeadEvent) -> str:
+        sentences = events_explained([obj]).get(obj.pk)
+        if not sentences:
+            return "—"
+        return format_html("<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((s,) for s in sentences)))
+
+
+admin.site.unregister(LeadEvent)
+admin.site.register(LeadEvent, LeadEventExplainedAdmin)
