@@ -88,13 +88,15 @@ def _candidates_text(entry: dict, picked_words: str | None) -> str:
             detail.append(_("matches %(skills)s") % {"skills": ", ".join(row["skills"])})
         if row.get("cap"):
             detail.append(_("%(load)s/%(cap)s open") % {"load": row.get("load", 0), "cap": row["cap"]})
-        suffix = f" ({'; '.join(detail)})" if detail else ""
+        suffix = " " + _("(%(details)s)") % {"details": "; ".join(detail)} if detail else ""
         name = row.get("name") or _("rep #%(id)s") % {"id": picked_id}
         parts.append((_("picked %(name)s") % {"name": name} + f"{suffix} {picked_words or ''}").rstrip())
     elif count:
         parts.append(_("nobody eligible"))
     head = ngettext("%(count)s candidate", "%(count)s candidates", count) % {"count": count}
-    return f"{head}: " + _(", ").join(parts) + "." if parts else f"{head}."
+    if not parts:
+        return _("%(sentence)s.") % {"sentence": head}
+    return _("%(count)s: %(parts)s.") % {"count": head, "parts": _(", ").join(parts)}
 
 
 def _explanation(data: dict) -> dict:
@@ -187,7 +189,7 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
         outcome = entry.get("outcome")
         label = _rule_label(entry)
         if outcome in OUTCOME_WORDS:
-            sentences.append(f"{label} {OUTCOME_WORDS[outcome]}.")
+            sentences.append(_("%(rule)s %(outcome)s.") % {"rule": label, "outcome": OUTCOME_WORDS[outcome]})
             continue
         if outcome == "no_match":
             failed, failed_any = _failed_conditions(entry, rule)
@@ -214,9 +216,11 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
         is_last = outcome == "decided"
         if "candidates" in entry or "candidate_count" in entry:
             words = _why(result) if is_last else None
-            sentences.append(f"{head}. {_candidates_text(entry, words)}")
+            sentences.append(
+                _("%(rule)s. %(candidates)s") % {"rule": head, "candidates": _candidates_text(entry, words)}
+            )
         else:
-            sentences.append(f"{head}.")
+            sentences.append(_("%(sentence)s.") % {"sentence": head})
         if outcome == "no_eligible":
             if stored is (data.get("rules") or [])[-1] and result.get("status") == "pooled":
                 continue
