@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -294,6 +295,10 @@ def _csv_rows(reader, *, headers: list[str], keys: list[str]) -> Iterator[dict[s
         yield _row_build(cells, headers=headers, keys=keys, width=width, number=reader.line_num)
 
 
+# Bytes the decoder could not map come through as lone surrogates (errors="surrogateescape").
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def _row_build(
     cells: list[str], *, headers: list[str], keys: list[str], width: int, number: int
 ) -> dict[str, Any]:
@@ -306,7 +311,7 @@ def _row_build(
     if len(cells) != width:
         row["_error"] = f"the row has {len(cells)} cells but the header has {width}"
         return row
-    if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+    if _UNDECODABLE.search("".join(cells)):
         row["_error"] = "the row contains bytes that are not valid text in any supported encoding"
         return row
     for key, cell in zip(keys, cells, strict=True):

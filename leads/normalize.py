@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import phonenumbers
 
@@ -101,9 +102,17 @@ def text_clean(value: object) -> str:
     """
     if value is None:
         return ""
-    text = str(value)
+    if type(value) is str and len(value) <= 64:
+        return _text_clean_short(value)  # cells repeat a lot (regions, industries, titles)
+    return _text_clean(str(value))
+
+
+def _text_clean(text: str) -> str:
     text = _CONTROL.sub("", text).replace("\u3000", " ")
     return _SPACES.sub(" ", text).strip()
+
+
+_text_clean_short = lru_cache(maxsize=32768)(_text_clean)
 
 
 def phone_normalize(raw: object, *, region: str = DEFAULT_PHONE_REGION) -> str | None:
@@ -118,6 +127,19 @@ def phone_normalize(raw: object, *, region: str = DEFAULT_PHONE_REGION) -> str |
     text = unicodedata.normalize("NFKC", text)
     if text.startswith("00"):
         text = "+" + text[2:]
+    if region == "CN" and _CN_MOBILE_PLAIN.fullmatch(text):
+        return "+86" + text
+    return _phone_parse(text, region)
+
+
+# A bare 11-digit mainland mobile number (most rows of a Chinese file) is what phonenumbers
+# returns with +86 in front (checked against it for every 6-digit prefix); 179… is left to the
+# library because it strips 179xx as an IP-dialling prefix.
+_CN_MOBILE_PLAIN = re.compile(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}")
+
+
+@lru_cache(maxsize=65536)
+def _phone_parse(text: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

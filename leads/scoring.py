@@ -84,7 +84,26 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
+_SAME_MEMO: dict[tuple, bool] = {}
+
+
 def _same(left: Any, right: Any) -> bool:
+    """_same_compute, memoized: a batch compares the same few region/industry/role values with
+    the same rule values thousands of times. Types are part of the key (True == 1 == Decimal(1))."""
+    key = (type(left), left, type(right), right)
+    try:
+        return _SAME_MEMO[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable (a list or dict from extra.*)
+        return _same_compute(left, right)
+    if len(_SAME_MEMO) > 50_000:
+        _SAME_MEMO.clear()
+    result = _SAME_MEMO[key] = _same_compute(left, right)
+    return result
+
+
+def _same_compute(left: Any, right: Any) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
         return bool(left) == (
             right if isinstance(right, bool) else str(right).lower() in {"1", "true", "yes"}

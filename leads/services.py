@@ -18,7 +18,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm.models import Rep
+from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
+from leads.writing import rows_insert
 
 # The clock columns the life-cycle layer owns (its hook sets them inside the waist's UPDATE).
 CLOCK_FIELDS = (
@@ -84,8 +86,11 @@ class TransitionError(ValueError):
     """The requested change would break the state diagram (e.g. pooled with an owner)."""
 
 
+_STATUSES = frozenset(Lead.Status.values)
+
+
 def _check_state(status: str, owner: Rep | None) -> None:
-    if status not in Lead.Status.values:
+    if status not in _STATUSES:
         raise TransitionError(f"unknown status {status!r}")
     if status in Lead.OWNED_STATUSES and owner is None:
         raise TransitionError(f"a {status} lead needs an owner")
@@ -140,7 +145,8 @@ def _event(
     data: dict | None,
     now: datetime,
 ) -> LeadEvent:
-    return LeadEvent(
+    return model_new(
+        LeadEvent,
         lead=lead,
         kind=kind,
         from_owner_id=from_owner_id,
@@ -288,7 +294,71 @@ def leads_transition_bulk(
                 _refresh_from(req.lead, row)
         if updated:
             _leads_write(updated, sorted(changed_fields), batch_size=batch_size)
-    LeadEvent.objects.bulk_create(events, batch_size=batch_size)
+    rows_insert(events)
+    return events
+
+
+@transaction.atomic
+def leads_create_bulk(
+    requests: Iterable[TransitionRequest],
+    *,
+    actor=None,
+    now: datetime | None = None,
+    batch_size: int = 1000,
+) -> list[LeadEvent]:
+    """Create leads straight in the state their first transition leads to: the waist for leads
+    that do not exist yet (intake routes or nurtures a lead in the transaction that creates it).
+
+    Each request carries an unsaved Lead (status "new", no owner) and its target, as for
+    leads_transition_bulk; the same _apply and transition hooks run in memory (clocks start as
+    if the lead had been stored as "new" and moved), then per batch one INSERT of the leads in
+    their final state and one of the events — the same events a transition of the stored lead
+    would write. Sets the primary key on each instance; returns the events in request order."""
+    now = now or timezone.now()
+    requests = list(requests)
+    events: list[LeadEvent] = []
+    hook_cache: dict = {}
+    for start in range(0, len(requests), batch_size):
+        chunk = requests[start : start + batch_size]
+        leads: list[Lead] = []
+        chunk_events: list[LeadEvent] = []
+        for req in chunk:
+            lead = req.lead
+            if not isinstance(lead, Lead) or lead.pk is not None:
+                raise TransitionError("leads_create_bulk takes unsaved Lead instances")
+            _check_state(req.status, req.owner)
+            from_owner_id, from_status = lead.owner_id, lead.status
+            if lead.created_at is None:
+                lead.created_at = now
+            _apply(lead, status=req.status, owner=req.owner, now=now, fields=req.fields)
+            _run_hooks(
+                lead,
+                from_status=from_status,
+                from_owner_id=from_owner_id,
+                now=now,
+                cache=hook_cache,
+                kind=req.kind,
+            )
+            lead.updated_at = now
+            leads.append(lead)
+            chunk_events.append(
+                _event(
+                    lead,
+                    from_owner_id=from_owner_id,
+                    from_status=from_status,
+                    kind=req.kind,
+                    actor=actor,
+                    reason=req.reason,
+                    rule=req.rule,
+                    data=req.data,
+                    now=now,
+                )
+            )
+        rows_insert(leads, keep=("updated_at",))
+        for event in chunk_events:
+            event.lead_id = event.lead.pk
+        rows_insert(chunk_events)
+        events += chunk_events
     return events
 
 
@@ -407,7 +477,7 @@ def lead_events_record_bulk(
         )
         for item in events
     ]
-    return LeadEvent.objects.bulk_create(rows)
+    return rows_insert(rows)
 
 
 SCORE_FIELDS = ["score", "score_breakdown", "tier"]

@@ -3,8 +3,9 @@
 One code path serves a single API request and a 100k-row import: `lead_intake` is a batch of
 one. A batch is one transaction and costs a constant number of queries (lookups preloaded, rows
 written with bulk statements), so a file's speed does not depend on how often each step runs.
-A new lead is created with status "new" and leaves intake in another state in the same
-transaction: routed by assignment, or nurturing when its score band says so.
+A new lead is decided in memory and INSERTed once, already in the state it leaves intake in
+(routed by assignment, or nurturing when its score band says so), through the waist's
+leads_create_bulk: its event says it went from "new" to that state.
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ from django.utils import timezone
 from leads.dedup import DedupIndex, dedup_index_load, lead_merge_fields
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
 from leads.importing import LeadTable, rejects_write, table_open_path
+from leads.instances import model_new
 from leads.models import Activity, Lead, LeadType, ScoreBand, Source
 from leads.scoring import ScoringContext, lead_score, scoring_context_load
-from leads.services import TransitionRequest, lead_events_record_bulk, leads_transition_bulk
+from leads.services import (
+    TransitionRequest,
+    lead_events_record_bulk,
+    leads_create_bulk,
+    leads_transition_bulk,
+)
+from leads.writing import rows_update
 from lifecycle.services import activity_effects_apply
 
 NURTURE_ACTIONS = (ScoreBand.Action.NURTURE, ScoreBand.Action.LONG_NURTURE)
@@ -286,7 +294,8 @@ def _batch_intake(
             external_id=values["external_id"],
         )
         if match is None:
-            lead = Lead(
+            lead = model_new(
+                Lead,
                 **values,
                 extra=candidate.extra,
                 source=candidate.source,
@@ -317,48 +326,22 @@ def _batch_intake(
             lead, activities=activities.get(pk, []), rules=scoring.rules, bands=scoring.bands, now=now
         )
 
-    # 4. write: new leads, merged leads, "came in again" activities and merge events
+    # 4. write merged stored leads, their "came in again" activities and merge events (new leads
+    # are written by step 5, in their final state; merges into them are recorded after that)
     for candidate in merges:
         if candidate.lead.last_activity_at is None or candidate.lead.last_activity_at < now:
             candidate.lead.last_activity_at = now
-    Lead.objects.bulk_create(new_leads, batch_size=500)
+    stored_merges = [c for c in merges if c.lead.pk is not None]
+    batch_merges = [c for c in merges if c.lead.pk is None]
     if merged_existing:
         fields = {"score", "score_breakdown", "tier", "last_activity_at", "updated_at"}
         for candidate in merges:
             fields.update(candidate.changed)
         for lead in merged_existing.values():
             lead.updated_at = now
-        Lead.objects.bulk_update(list(merged_existing.values()), sorted(fields), batch_size=500)
-    if merges:
-        came_again = Activity.objects.bulk_create(
-            [
-                Activity(
-                    lead=c.lead,
-                    kind=Activity.Kind.CAME_AGAIN,
-                    actor=Activity.Actor.CUSTOMER,
-                    source=c.source,
-                    occurred_at=now,
-                    note=f"came in again via {c.source.name}",
-                    data={"row": c.row_number, "filled": c.changed},
-                )
-                for c in merges
-            ],
-            batch_size=500,
-        )
-        lead_events_record_bulk(
-            [
-                {
-                    "lead": c.lead,
-                    "kind": "merged",
-                    "reason": f"came in again via {c.source.code} (row {c.row_number}); filled: "
-                    + (", ".join(c.changed) or "nothing new"),
-                    "data": {"row": c.row_number, "filled": c.changed, "source": c.source.code},
-                }
-                for c in merges
-            ],
-            actor=actor,
-            now=now,
-        )
+        rows_update(list(merged_existing.values()), sorted(fields))
+    if stored_merges:
+        came_again = _merges_record(stored_merges, now=now, actor=actor)
         # A contact who comes in again while silent (activation) or just released (directed
         # reactivation) gets the life-cycle effects of any customer activity; only those few.
         for activity in came_again:
@@ -378,8 +361,10 @@ def _batch_intake(
             ):
                 new_leads.append(lead)
 
-    # 5. decide: nurture by band, route the rest
+    # 5. decide: nurture by band, route the rest (creates the new leads)
     decisions = _leads_decide(new_leads, scoring=scoring, now=now, actor=actor, single=single)
+    if batch_merges:
+        _merges_record(batch_merges, now=now, actor=actor)
 
     for candidate in candidates:
         result = results[candidate.index]
@@ -388,6 +373,40 @@ def _batch_intake(
         result.merged = not candidate.created
         result.decision = "merged" if not candidate.created else decisions.get(id(candidate.lead))
     return results
+
+
+def _merges_record(merges: list[_Candidate], *, now: datetime, actor) -> list[Activity]:
+    """The "came in again" activity and the "merged" event of each merged row."""
+    came_again = Activity.objects.bulk_create(
+        [
+            Activity(
+                lead=c.lead,
+                kind=Activity.Kind.CAME_AGAIN,
+                actor=Activity.Actor.CUSTOMER,
+                source=c.source,
+                occurred_at=now,
+                note=f"came in again via {c.source.name}",
+                data={"row": c.row_number, "filled": c.changed},
+            )
+            for c in merges
+        ],
+        batch_size=500,
+    )
+    lead_events_record_bulk(
+        [
+            {
+                "lead": c.lead,
+                "kind": "merged",
+                "reason": f"came in again via {c.source.code} (row {c.row_number}); filled: "
+                + (", ".join(c.changed) or "nothing new"),
+                "data": {"row": c.row_number, "filled": c.changed, "source": c.source.code},
+            }
+            for c in merges
+        ],
+        actor=actor,
+        now=now,
+    )
+    return came_again
 
 
 def _activities_preload(lead_ids: list[int], *, scoring: ScoringContext) -> dict[int, list[Activity]]:
@@ -411,6 +430,7 @@ def _leads_decide(
     decisions: dict[int, Any] = {}
     nurture: list[TransitionRequest] = []
     route: list[Lead] = []
+    labels: dict[str, str] = {}  # a translated label costs a gettext per use
     for lead in leads:
         action = scoring.action_for(lead.tier)
         if action in NURTURE_ACTIONS and lead.status == Lead.Status.NEW:
@@ -421,7 +441,7 @@ def _leads_decide(
                     owner=None,
                     kind="intake",
                     reason=f"score {lead.score} is in the {lead.tier} band, which is set to "
-                    f"{ScoreBand.Action(action).label}: held in nurturing until the score rises",
+                    f"{_label(labels, action)}: held in nurturing until the score rises",
                     data={"score": lead.score, "tier": lead.tier, "action": action},
                 )
             )
@@ -429,7 +449,7 @@ def _leads_decide(
         elif action not in NURTURE_ACTIONS:
             route.append(lead)
     if nurture:
-        leads_transition_bulk(nurture, actor=actor, now=now)
+        _transitions_write(nurture, actor=actor, now=now)
     if route:
         if single:
             outcome = [lead_route(lead=route[0], trigger="new", now=now)]
@@ -443,33 +463,45 @@ def _leads_decide(
             if len(outcome) == len(route):
                 for lead, decision in zip(route, outcome, strict=True):
                     decisions[id(lead)] = decision
-    _leftovers_pool([lead for lead in leads if lead.pk], now=now, actor=actor)
+    _leftovers_pool(leads, now=now, actor=actor)
     return decisions
 
 
+def _label(labels: dict[str, str], action: str) -> str:
+    if action not in labels:
+        labels[action] = str(ScoreBand.Action(action).label)
+    return labels[action]
+
+
+def _transitions_write(requests: list[TransitionRequest], *, actor, now: datetime, **options) -> None:
+    """Through the waist: leads not stored yet are created in their target state, stored ones
+    transitioned."""
+    fresh = [req for req in requests if isinstance(req.lead, Lead) and req.lead.pk is None]
+    stored = [req for req in requests if not (isinstance(req.lead, Lead) and req.lead.pk is None)]
+    if fresh:
+        leads_create_bulk(fresh, actor=actor, now=now)
+    if stored:
+        leads_transition_bulk(stored, actor=actor, now=now, **options)
+
+
+LEFTOVER_REASON = "no routing decision was made at intake: sent to the public pool so it is not orphaned"
+
+
 def _leftovers_pool(leads: list[Lead], *, now: datetime, actor) -> None:
-    """Safety net for "never orphaned": a lead that routing left in "new" goes to the public
-    pool through the waist, with the reason on its record (one query when none is left)."""
-    ids = [lead.pk for lead in leads if lead.status == Lead.Status.NEW]
-    if not ids:
-        return
-    stale = list(Lead.objects.filter(pk__in=ids, status=Lead.Status.NEW))
-    if stale:
-        leads_transition_bulk(
-            [
-                TransitionRequest(
-                    lead=lead,
-                    status=Lead.Status.POOLED,
-                    owner=None,
-                    kind="intake",
-                    reason="no routing decision was made at intake: sent to the public pool so it is not orphaned",
-                )
-                for lead in stale
-            ],
-            actor=actor,
-            now=now,
-            expect_status=[Lead.Status.NEW],
+    """Safety net for "never orphaned": a lead that routing left in "new" (or did not write at
+    all) goes to the public pool through the waist, with the reason on its record (one query
+    when none is left)."""
+    unsaved = [lead for lead in leads if lead.pk is None]
+    ids = [lead.pk for lead in leads if lead.pk is not None and lead.status == Lead.Status.NEW]
+    stale = list(Lead.objects.filter(pk__in=ids, status=Lead.Status.NEW)) if ids else []
+    requests = [
+        TransitionRequest(
+            lead=lead, status=Lead.Status.POOLED, owner=None, kind="intake", reason=LEFTOVER_REASON
         )
+        for lead in [*unsaved, *stale]
+    ]
+    if requests:
+        _transitions_write(requests, actor=actor, now=now, expect_status=[Lead.Status.NEW])
 
 
 @dataclass
