@@ -3,6 +3,8 @@ bulk lead actions / departure handover added to the lead and rep admins by subcl
 
 from __future__ import annotations
 
+import uuid
+
 from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableTabularInline
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -11,11 +13,12 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 import leads.admin as _leads_admin  # registers LeadAdmin before we replace it, whatever the app order
 from assignment.conditions import condition_text
+from assignment.explain import events_explained
 from assignment.forms import (
     AssignmentRuleForm,
     DepartureForm,
@@ -42,11 +45,12 @@ from assignment.simulation import (
     recent_leads,
     rule_set_simulate,
 )
-from assignment.tasks import LARGE_ACTION
+from assignment.tasks import LARGE_ACTION, action_progress_many, action_progress_set
 from crm import admin as _crm_admin
 from crm.models import Rep
 from crm.rules import led_team_ids, user_is_manager
 from leads.models import Lead
+from leads.selectors import lead_regions
 
 
 def conditions_summary(rule: AssignmentRule) -> str:
@@ -329,10 +333,35 @@ LEAD_ACTIONS = {
 }
 
 
+JOBS_SESSION_KEY = "lead_action_jobs"
+JOB_LABELS = {
+    "recall": _("recall"),
+    "transfer_rep": _("transfer"),
+    "transfer_team": _("transfer"),
+    "reroute": _("re-route"),
+}
+
+
+class RegionListFilter(admin.AllValuesFieldListFilter):
+    """The region filter with its choices read by leads.selectors.lead_regions (an index skip
+    scan) when the changelist is unscoped (managers): Django's own SELECT DISTINCT over a
+    million-row lead table is most of the changelist's time. Scoped (team-lead) changelists keep
+    Django's query over their own leads."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if field_path == "region" and not self.lookup_choices.query.where:
+            self.lookup_choices = lead_regions()
+
+
 class LeadActionsAdmin(_leads_admin.LeadAdmin):
     """The intake team's LeadAdmin plus recall / transfer / re-route. Every action asks for a
     confirmation with the count, the effect and a required reason before anything changes, and
     works on "all N matching" the filter, not just the visible page."""
+
+    list_filter = [
+        ("region", RegionListFilter) if f == "region" else f for f in _leads_admin.LeadAdmin.list_filter
+    ]
 
     actions = [
         *(_leads_admin.LeadAdmin.actions or []),
@@ -341,6 +370,25 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
         "transfer_to_team",
         "reroute_by_rules",
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "routing_explanation"] if obj is not None else fields
+
+    @admin.display(description=_("routing explanation"))
+    def routing_explanation(self, obj):
+        """Why the lead is where it is: the latest routing decision, as on the lead page."""
+        from leads.models import LeadEvent
+
+        latest = [
+            e
+            for e in LeadEvent.objects.filter(lead=obj).exclude(to_status="").order_by("-id")[:5]
+            if isinstance(e.data, dict) and e.data.get("explanation")
+        ][:1]
+        sentences = next(iter(events_explained(latest).values()), None)
+        if not sentences:
+            return "—"
+        return format_html("<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((s,) for s in sentences)))
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -366,6 +414,8 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
                     from django_q.tasks import async_task
 
                     ids = list(queryset.values_list("pk", flat=True))
+                    job = uuid.uuid4().hex
+                    action_progress_set(job, action=kind, total=len(ids), done=0, state="queued")
                     async_task(
                         "assignment.tasks.lead_action_run",
                         action=kind,
@@ -374,10 +424,15 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
                         reason=data["reason"],
                         to_rep_id=data["to_rep"].pk if data.get("to_rep") else None,
                         to_team_id=data["to_team"].pk if data.get("to_team") else None,
+                        job=job,
                     )
+                    request.session[JOBS_SESSION_KEY] = [*request.session.get(JOBS_SESSION_KEY, [])[-9:], job]
                     self.message_user(
                         request,
-                        _("%(n)s leads queued as a background job; you will be notified when it is done.")
+                        _(
+                            "%(n)s leads queued as a background job; its progress is shown on this page"
+                            " and you will be notified when it is done."
+                        )
                         % {"n": count},
                     )
                     return None
@@ -414,6 +469,51 @@ class LeadActionsAdmin(_leads_admin.LeadAdmin):
             "large": count > LARGE_ACTION,
         }
         return TemplateResponse(request, "admin/assignment/lead/action_confirm.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            self._report_jobs(request)
+        return super().changelist_view(request, extra_context)
+
+    def _report_jobs(self, request) -> None:
+        """Progress of the background jobs this session queued; finished ones are shown once."""
+        jobs = request.session.get(JOBS_SESSION_KEY) or []
+        if not jobs:
+            return
+        states = action_progress_many(jobs)
+        running = []
+        for job in jobs:
+            state = states.get(job)
+            if state is None:
+                continue
+            what = JOB_LABELS.get(state.get("action"), state.get("action"))
+            if state.get("state") in ("queued", "running"):
+                running.append(job)
+                self.message_user(
+                    request,
+                    _("Background %(what)s: %(done)s of %(total)s leads done.")
+                    % {
+                        "what": what,
+                        "done": f"{state.get('done', 0):,}",
+                        "total": f"{state.get('total', 0):,}",
+                    },
+                    messages.INFO,
+                )
+            elif state.get("state") == "done":
+                self.message_user(
+                    request,
+                    _("Background %(what)s finished: %(message)s")
+                    % {"what": what, "message": state.get("message", "")},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("Background %(what)s failed: %(message)s")
+                    % {"what": what, "message": state.get("message", "")},
+                    messages.ERROR,
+                )
+        request.session[JOBS_SESSION_KEY] = running
 
     @admin.action(description=_("Recall to the pool…"), permissions=["recall"])
     def recall_to_pool(self, request, queryset):

@@ -40,6 +40,8 @@ def run(scale: int) -> list[dict]:
             ("my leads", "/leads/"),
             ("my leads, overdue filter", "/leads/?due=overdue"),
             ("pool", "/pool/"),
+            # A selective filter: the capped count and the page walk the pooled leads (index-only).
+            ("pool, high tier by score", "/pool/?tier=high&order=-score"),
         ]
         if lead is not None:
             pages.append(("lead page", f"/leads/{lead.pk}/"))

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from assignment import services as pool_services
-from assignment.explain import explanation_sentences
+from assignment.explain import events_explained
 from assignment.selectors import pool_leads_for, rep_claim_allowance
 from assignment.services import ActionRefused, lead_claim, leads_transfer
 from crm.models import Notification, Rep
@@ -253,20 +253,13 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 # One lead
 
 
-def _explanation(data: dict) -> list[str]:
-    """Plain-language routing explanation, only for events whose data holds one (a stage move's
-    data is not a routing decision)."""
-    if not isinstance(data, dict) or not ({"explanation", "rules", "rule_set"} & data.keys()):
-        return []
-    return list(explanation_sentences(data))
-
-
 def _timeline(lead: Lead) -> list[dict]:
     activities = list(lead.activities.select_related("rep__user")[:TIMELINE_LIMIT])
     events = list(
         lead.events.select_related("actor", "from_owner__user", "to_owner__user", "rule")[:TIMELINE_LIMIT]
     )
     outcomes = dict(OUTCOMES)
+    explained = events_explained(events)  # every rule snapshot in one query, however many events
     items = [
         {"at": a.occurred_at, "activity": a, "outcome": str(outcomes.get(a.outcome, a.outcome))}
         for a in activities
@@ -279,7 +272,7 @@ def _timeline(lead: Lead) -> list[dict]:
                 "kind": str(EVENT_KINDS.get(event.kind, event.kind)),
                 "from_status": str(STATUS_LABELS.get(event.from_status, event.from_status)),
                 "to_status": str(STATUS_LABELS.get(event.to_status, event.to_status)),
-                "explanation": _explanation(event.data) if event.data else [],
+                "explanation": explained.get(event.pk, []),
             }
         )
     items.sort(key=lambda item: item["at"], reverse=True)
@@ -461,7 +454,12 @@ def pool(request: HttpRequest) -> HttpResponse:
     base = pool_leads_for(rep).select_related("source", "pool_team").order_by("-id")
     filterset = PoolFilter(request.GET or None, queryset=base)
     qs = filterset.qs if filterset.is_bound else base
-    page = CappedCountPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Count and page over primary keys first (index-only scans of the covering pooled index on
+    # PostgreSQL, whatever the filter), then read just those rows.
+    page = CappedCountPaginator(qs.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    found = qs.order_by().in_bulk(ids) if ids else {}
+    page.object_list = [found[pk] for pk in ids if pk in found]
     rows = [(lead, pool_reason_text(lead.pool_reason)) for lead in page.object_list]
     penalized = bool(rep.penalty_until and rep.penalty_until > now)
     return render(

@@ -98,3 +98,18 @@ def test_the_pool_page_runs_a_constant_number_of_queries(en, rep_a, django_asser
         pooled()
     with django_assert_max_num_queries(len(few.captured_queries)):
         en.get(reverse("workspace:pool"), {"order": "-score"})
+
+
+def test_a_filtered_sorted_pool_is_paged_in_order_with_only_matching_leads(en, rep_a, other_team):
+    high = [pooled(name=f"high {score}", tier="high", score=score) for score in range(80, 110)]
+    pooled(name="low one", tier="low", score=200)
+    pooled(name="hidden high", tier="high", score=300, pool_team=other_team)
+    en.force_login(rep_a.user)
+    first = en.get(reverse("workspace:pool"), {"tier": "high", "order": "-score"})
+    second = en.get(reverse("workspace:pool"), {"tier": "high", "order": "-score", "page": 2})
+    shown = [lead.name for lead, _reason in first.context["rows"]] + [
+        lead.name for lead, _reason in second.context["rows"]
+    ]
+    assert shown == [lead.name for lead in sorted(high, key=lambda lead: -lead.score)]
+    assert first.context["page"].paginator.count == 30
+    assert "low one" not in shown and "hidden high" not in shown
