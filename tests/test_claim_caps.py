@@ -13,7 +13,7 @@ from leads.models import Lead, LeadEvent
 from leads.selectors import invariants_violations
 from tests.factories import LeadFactory, RepFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_a_rep_claims_a_pooled_lead_and_the_claim_clock_starts(rep_a):

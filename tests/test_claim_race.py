@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from assignment.models import ClaimPolicy
 from assignment.services import lead_claim
@@ -25,7 +26,8 @@ def _run(threads_work):
     def wrap(fn):
         try:
             barrier.wait()
-            results.extend(fn())
+            with translation.override("en"):  # each thread starts in the default language
+                results.extend(fn())
         except Exception as exc:
             errors.append(exc)
         finally:

@@ -15,7 +15,7 @@ from lifecycle.services import activity_log
 from lifecycle.sweeps import sweep_run
 from tests.factories import ActivityFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
