@@ -115,8 +115,11 @@ class Lead(models.Model):
     is_referral = models.BooleanField(_("referral"), default=False)
     referrer = models.CharField(_("referred by"), max_length=100, blank=True)
     extra = models.JSONField(_("extra"), default=dict, blank=True)
+    # db_index=False on a foreign key below: a composite index in Meta starts with the same column
+    # and serves its lookups; every extra index is written on each of the thousands of rows an
+    # import, a recall or a sweep touches.
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="leads", verbose_name=_("source")
+        Source, on_delete=models.PROTECT, related_name="leads", verbose_name=_("source"), db_index=False
     )
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     # Scoring
@@ -132,6 +135,7 @@ class Lead(models.Model):
         on_delete=models.PROTECT,
         related_name="owned_leads",
         verbose_name=_("owner"),
+        db_index=False,
     )
     team = models.ForeignKey("crm.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     pool_team = models.ForeignKey(
@@ -143,7 +147,12 @@ class Lead(models.Model):
         help_text=_("Pooled in this team's pool; empty = the public pool."),
     )
     previous_owner = models.ForeignKey(
-        "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="previously_owned_leads"
+        "crm.Rep",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="previously_owned_leads",
+        db_index=False,
     )
     pool_reason = models.CharField(_("why in the pool"), max_length=20, blank=True)
     stage = models.ForeignKey(
@@ -245,11 +254,11 @@ class Activity(models.Model):
     # Kinds that count as the rep reaching the customer ("first contact").
     CONTACT_KINDS = (Kind.CALL, Kind.VISIT, Kind.EMAIL, Kind.WECOM)
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     actor = models.CharField(_("actor"), max_length=10, choices=Actor.choices, default=Actor.CUSTOMER)
     rep = models.ForeignKey(
-        "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        "crm.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities", db_index=False
     )
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     caused_by_rep = models.BooleanField(
@@ -277,12 +286,15 @@ class Activity(models.Model):
 class LeadEvent(models.Model):
     """Append-only audit. Transition events (written by the waist) have to_status set."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    # lead and to_owner: served by event_lead_latest / event_owner_kind_at (see Lead).
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events", db_index=False)
     kind = models.CharField(max_length=30, db_index=True)
     from_owner = models.ForeignKey(
         "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    to_owner = models.ForeignKey("crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_owner = models.ForeignKey(
+        "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     actor = models.ForeignKey(
