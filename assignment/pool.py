@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from assignment.models import ClaimPolicy
 from crm.models import Rep
@@ -75,14 +77,28 @@ class ClaimAllowance:
     def refusal(self) -> str | None:
         """The friendly sentence shown when a claim is refused, or None when it may proceed."""
         if self.blocked:
-            until = f" until {self.penalty_until:%Y-%m-%d %H:%M}" if self.penalty_until else ""
-            return f"Claiming is blocked{until}: {self.penalty_reason or 'penalty'}."
+            why = self.penalty_reason or _("penalty")
+            if self.penalty_until:
+                return _("Claiming is blocked until %(until)s: %(why)s.") % {
+                    "until": _local(self.penalty_until),
+                    "why": why,
+                }
+            return _("Claiming is blocked: %(why)s.") % {"why": why}
         if self.claimed_24h >= self.cap:
-            return f"You have reached your claim cap ({self.claimed_24h}/{self.cap} in the last 24 h)."
+            return _("You have reached your claim cap (%(n)s/%(cap)s in the last 24 h).") % {
+                "n": self.claimed_24h,
+                "cap": self.cap,
+            }
         if self.max_untouched is not None and self.untouched >= self.max_untouched:
-            return f"Follow up your claimed leads first ({self.untouched}/{self.max_untouched} untouched)."
+            return _("Follow up your claimed leads first (%(n)s/%(max)s untouched).") % {
+                "n": self.untouched,
+                "max": self.max_untouched,
+            }
         if self.max_open and self.open_leads >= self.max_open:
-            return f"You are at capacity ({self.open_leads}/{self.max_open} open leads)."
+            return _("You are at capacity (%(n)s/%(max)s open leads).") % {
+                "n": self.open_leads,
+                "max": self.max_open,
+            }
         return None
 
     def as_dict(self) -> dict:
@@ -122,21 +138,38 @@ def adaptive_factor(*, rep: Rep, policy: ClaimPolicy, now: datetime) -> tuple[fl
         .annotate(followed=Exists(followed))
         .values_list("followed", flat=True)
     )
+    days = ADAPTIVE_WINDOW_DAYS
     if len(claims) < ADAPTIVE_MIN_CLAIMS:
-        return 1.0, f"adaptive cap: only {len(claims)} claims in {ADAPTIVE_WINDOW_DAYS} days, cap unchanged"
+        return 1.0, _("adaptive cap: only %(n)s claims in %(days)s days, cap unchanged") % {
+            "n": len(claims),
+            "days": days,
+        }
     rate = sum(1 for f in claims if f) / len(claims)
-    text = f"followed up {rate:.0%} of {len(claims)} claims in {ADAPTIVE_WINDOW_DAYS} days"
+    text = _("followed up %(rate)s of %(n)s claims in %(days)s days") % {
+        "rate": f"{rate:.0%}",
+        "n": len(claims),
+        "days": days,
+    }
     if rate >= ADAPTIVE_RAISE_AT:
-        return (
-            ADAPTIVE_RAISE_BY,
-            f"adaptive cap: {text} (≥ {ADAPTIVE_RAISE_AT:.0%}), cap × {ADAPTIVE_RAISE_BY}",
-        )
+        words = _("adaptive cap: %(text)s (≥ %(limit)s), cap × %(factor)s")
+        return ADAPTIVE_RAISE_BY, words % {
+            "text": text,
+            "limit": f"{ADAPTIVE_RAISE_AT:.0%}",
+            "factor": ADAPTIVE_RAISE_BY,
+        }
     if rate < ADAPTIVE_LOWER_AT:
-        return (
-            ADAPTIVE_LOWER_BY,
-            f"adaptive cap: {text} (< {ADAPTIVE_LOWER_AT:.0%}), cap × {ADAPTIVE_LOWER_BY}",
-        )
-    return 1.0, f"adaptive cap: {text}, cap unchanged"
+        words = _("adaptive cap: %(text)s (< %(limit)s), cap × %(factor)s")
+        return ADAPTIVE_LOWER_BY, words % {
+            "text": text,
+            "limit": f"{ADAPTIVE_LOWER_AT:.0%}",
+            "factor": ADAPTIVE_LOWER_BY,
+        }
+    return 1.0, _("adaptive cap: %(text)s, cap unchanged") % {"text": text}
+
+
+def _local(moment: datetime) -> str:
+    """A deadline as the rep reads it: in the configured time zone, to the minute."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 def claim_allowance(*, rep: Rep, now: datetime) -> ClaimAllowance:
@@ -146,9 +179,12 @@ def claim_allowance(*, rep: Rep, now: datetime) -> ClaimAllowance:
     base = rep.daily_claim_cap
     if policy is not None and policy.daily_claim_cap < base:
         base = policy.daily_claim_cap
-        reasons.append(f"{rep.get_level_display()} policy caps claims at {policy.daily_claim_cap} a day")
+        reasons.append(
+            _("%(level)s policy caps claims at %(n)s a day")
+            % {"level": rep.get_level_display(), "n": policy.daily_claim_cap}
+        )
     else:
-        reasons.append(f"personal cap of {rep.daily_claim_cap} claims a day")
+        reasons.append(_("personal cap of %(n)s claims a day") % {"n": rep.daily_claim_cap})
     cap = float(base)
     if policy is not None and policy.adaptive:
         factor, text = adaptive_factor(rep=rep, policy=policy, now=now)
@@ -160,16 +196,22 @@ def claim_allowance(*, rep: Rep, now: datetime) -> ClaimAllowance:
         if rep.penalty_blocks_claims:
             blocked = True
             reasons.append(
-                f"penalized until {rep.penalty_until:%Y-%m-%d %H:%M}: claiming blocked ({rep.penalty_reason})"
+                _("penalized until %(until)s: claiming blocked (%(why)s)")
+                % {"until": _local(rep.penalty_until), "why": rep.penalty_reason}
             )
         elif rep.penalty_factor is not None:
             cap *= rep.penalty_factor
             reasons.append(
-                f"penalized until {rep.penalty_until:%Y-%m-%d %H:%M}: cap × {rep.penalty_factor:g} ({rep.penalty_reason})"
+                _("penalized until %(until)s: cap × %(factor)s (%(why)s)")
+                % {
+                    "until": _local(rep.penalty_until),
+                    "factor": f"{rep.penalty_factor:g}",
+                    "why": rep.penalty_reason,
+                }
             )
     if rep.status == Rep.Status.DEPARTED:
         blocked = True
-        reasons.append("departed")
+        reasons.append(_("departed"))
     claimed = LeadEvent.objects.filter(
         to_owner=rep, kind=CLAIM_EVENT_KIND, at__gt=now - timedelta(hours=24), at__lte=now
     ).count()

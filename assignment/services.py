@@ -351,11 +351,21 @@ def rep_penalize(*, rep: Rep, reason: str, now: datetime | None = None) -> Rep:
         blocks,
         reason[:300],
     )
-    effect = "claiming is blocked" if blocks else f"your claim cap is × {factor:g}"
+    effect = (
+        _("claiming is blocked")
+        if blocks
+        else _("your claim cap is × %(factor)s") % {"factor": f"{factor:g}"}
+    )
     notifications_send(
         users=[rep.user] + ([rep.team.lead] if rep.team_id and rep.team.lead_id else []),
         kind="penalty",
-        message=f"{rep.display_name}: {effect} until {until:%Y-%m-%d %H:%M} — {reason}",
+        message=_("%(rep)s: %(effect)s until %(until)s — %(why)s")
+        % {
+            "rep": rep.display_name,
+            "effect": effect,
+            "until": f"{timezone.localtime(until):%Y-%m-%d %H:%M}",
+            "why": reason,
+        },
         url="/pool/",
         now=now,
     )
