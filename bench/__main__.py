@@ -125,11 +125,13 @@ def main() -> int:
         rows += run_one_database(label, url, scale, ns.only)
     out = table(rows)
     print(out)
-    results = HERE / "RESULTS.md"
+    # The default run keeps RESULTS.md; other scales keep their own file (RESULTS-1m.md, ...).
+    results = HERE / ("RESULTS.md" if ns.scale == "small" else f"RESULTS-{ns.scale}.md")
+    modules = f" Modules: {', '.join(ns.only)}." if ns.only else ""
     results.write_text(
         "# Latest `make bench` results\n\n"
         f"Scale: {scale:,} leads ({ns.scale}). Machine: {machine_description()}. "
-        f"Run took {time.monotonic() - started:,.0f} s.\n\n"
+        f"Run took {time.monotonic() - started:,.0f} s.{modules}\n\n"
         "Ratios compare against a baseline measured in the same run (absolute times on this shared "
         "machine are noisy).\n\n" + out + "\n"
     )
