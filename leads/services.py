@@ -263,33 +263,10 @@ def leads_transition_bulk(
             row = locked.get(_pk(req.lead))
             if row is None or (expect_status is not None and row.status not in expect_status):
                 continue
-            from_owner_id, from_status = row.owner_id, row.status
-            changed_fields.update(_apply(row, status=req.status, owner=req.owner, now=now, fields=req.fields))
-            changed_fields.update(
-                _run_hooks(
-                    row,
-                    from_status=from_status,
-                    from_owner_id=from_owner_id,
-                    now=now,
-                    cache=hook_cache,
-                    kind=req.kind,
-                )
-            )
-            row.updated_at = now
+            event, fields = _transition_in_memory(row, req, actor=actor, now=now, hook_cache=hook_cache)
+            changed_fields.update(fields)
             updated.append(row)
-            events.append(
-                _event(
-                    row,
-                    from_owner_id=from_owner_id,
-                    from_status=from_status,
-                    kind=req.kind,
-                    actor=actor,
-                    reason=req.reason,
-                    rule=req.rule,
-                    data=req.data,
-                    now=now,
-                )
-            )
+            events.append(event)
             if isinstance(req.lead, Lead):
                 _refresh_from(req.lead, row)
         if updated:
@@ -327,39 +304,42 @@ def leads_create_bulk(
             if not isinstance(lead, Lead) or lead.pk is not None:
                 raise TransitionError("leads_create_bulk takes unsaved Lead instances")
             _check_state(req.status, req.owner)
-            from_owner_id, from_status = lead.owner_id, lead.status
             if lead.created_at is None:
                 lead.created_at = now
-            _apply(lead, status=req.status, owner=req.owner, now=now, fields=req.fields)
-            _run_hooks(
-                lead,
-                from_status=from_status,
-                from_owner_id=from_owner_id,
-                now=now,
-                cache=hook_cache,
-                kind=req.kind,
-            )
-            lead.updated_at = now
+            event, _fields = _transition_in_memory(lead, req, actor=actor, now=now, hook_cache=hook_cache)
             leads.append(lead)
-            chunk_events.append(
-                _event(
-                    lead,
-                    from_owner_id=from_owner_id,
-                    from_status=from_status,
-                    kind=req.kind,
-                    actor=actor,
-                    reason=req.reason,
-                    rule=req.rule,
-                    data=req.data,
-                    now=now,
-                )
-            )
+            chunk_events.append(event)
         rows_insert(leads, keep=("updated_at",))
         for event in chunk_events:
             event.lead_id = event.lead.pk
         rows_insert(chunk_events)
         events += chunk_events
     return events
+
+
+def _transition_in_memory(
+    row: Lead, req: TransitionRequest, *, actor, now: datetime, hook_cache: dict
+) -> tuple[LeadEvent, list[str]]:
+    """One lead's change as both bulk forms make it before writing: new state, the clocks the
+    hooks derive from it, and the unsaved event. Returns the event and the changed columns."""
+    from_owner_id, from_status = row.owner_id, row.status
+    fields = _apply(row, status=req.status, owner=req.owner, now=now, fields=req.fields)
+    fields += _run_hooks(
+        row, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=hook_cache, kind=req.kind
+    )
+    row.updated_at = now
+    event = _event(
+        row,
+        from_owner_id=from_owner_id,
+        from_status=from_status,
+        kind=req.kind,
+        actor=actor,
+        reason=req.reason,
+        rule=req.rule,
+        data=req.data,
+        now=now,
+    )
+    return event, fields
 
 
 def _pk(lead: Lead | int) -> int:
