@@ -7,7 +7,7 @@ them in, so scoring a batch costs no queries per lead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +25,12 @@ class ScoringContext:
 
     rules: Sequence[ScoringRule]
     bands: Sequence[ScoreBand]
+    # Explicit-rule results by the values the rules read, for lead_score(memo=...).
+    memo: ExplicitMatchMemo | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.memo is None:
+            object.__setattr__(self, "memo", ExplicitMatchMemo(self.rules))
 
     @property
     def behavioural_kinds(self) -> set[str]:
@@ -148,6 +154,57 @@ def explicit_rule_matches(rule: ScoringRule, lead: Lead) -> bool:
     return False
 
 
+# Values a memo key may hold: equal keys give equal results for every operator (Decimals are
+# keyed by their text, as CONTAINS compares text and Decimal("50") == Decimal("50.0")).
+_MEMO_TYPES = (str, int, bool, type(None))
+
+
+class ExplicitMatchMemo:
+    """explicit_rule_matches of one rule list, remembered per field by the value the rules on
+    that field read: a batch scores thousands of leads sharing a few regions, industries,
+    titles and sizes.
+
+    A value that cannot be keyed safely (a list in extra, an odd type) is computed directly;
+    the results are the same either way.
+    """
+
+    MAX_VALUES = 5_000  # per field
+
+    def __init__(self, rules: Sequence[ScoringRule]):
+        self.rules = rules
+        groups: dict[str, list[int]] = {}
+        for position, rule in enumerate(rules):
+            if rule.kind == ScoringRule.Kind.EXPLICIT and rule.field:
+                groups.setdefault(rule.field, []).append(position)
+        # (field, positions of its rules, {value key: their results})
+        self.groups: list[tuple[str, tuple[int, ...], dict]] = [
+            (name, tuple(positions), {}) for name, positions in groups.items()
+        ]
+
+    def matched(self, lead: Lead) -> list[bool | None]:
+        """For each rule (by position): whether the explicit rule matches, None for the others."""
+        rules = self.rules
+        result: list[bool | None] = [None] * len(rules)
+        for name, positions, cache in self.groups:
+            value = _field_value(lead, name)
+            kind = type(value)
+            if kind is Decimal:
+                value = str(value)
+            elif kind not in _MEMO_TYPES:
+                for position in positions:
+                    result[position] = explicit_rule_matches(rules[position], lead)
+                continue
+            key = (kind, value)
+            found = cache.get(key)
+            if found is None:
+                if len(cache) >= self.MAX_VALUES:
+                    cache.clear()
+                found = cache[key] = tuple(explicit_rule_matches(rules[p], lead) for p in positions)
+            for position, hit in zip(positions, found, strict=True):
+                result[position] = hit
+        return result
+
+
 def _capped(points: int, cap: int | None) -> int:
     if cap is None:
         return points
@@ -161,20 +218,21 @@ def lead_score(
     rules: Sequence[ScoringRule] | None = None,
     bands: Sequence[ScoreBand] | None = None,
     now: datetime | None = None,
+    memo: ExplicitMatchMemo | None = None,
 ) -> tuple[int, str, Breakdown]:
     """(score, tier, breakdown): every rule that gave points, so people can see why.
 
     `activities` defaults to the lead's stored activities (one query); pass [] for a lead that
-    is not saved yet, or a preloaded list when scoring a batch.
+    is not saved yet, or a preloaded list when scoring a batch. A batch passes its context's
+    `memo` (built for the same `rules`) so leads with the same profile values share the work.
     """
     now = now or timezone.now()
     if rules is None:
         rules = scoring_rules_load()
     if bands is None:
         bands = score_bands_load()
-    behavioural = [r for r in rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind]
     if activities is None:
-        kinds = {r.activity_kind for r in behavioural}
+        kinds = {r.activity_kind for r in rules if r.kind == ScoringRule.Kind.BEHAVIOURAL and r.activity_kind}
         activities = (
             list(lead.activities.filter(kind__in=kinds).only("kind", "occurred_at"))
             if kinds and lead.pk
@@ -183,11 +241,14 @@ def lead_score(
     by_kind: dict[str, list[datetime]] = {}
     for activity in activities:
         by_kind.setdefault(activity.kind, []).append(activity.occurred_at)
+    matched = memo.matched(lead) if memo is not None and memo.rules is rules else None
 
     breakdown: Breakdown = []
-    for rule in rules:
+    for position, rule in enumerate(rules):
         if rule.kind == ScoringRule.Kind.EXPLICIT:
-            if rule.field and explicit_rule_matches(rule, lead):
+            if rule.field and (
+                matched[position] if matched is not None else explicit_rule_matches(rule, lead)
+            ):
                 breakdown.append(
                     {"rule": rule.name, "rule_id": rule.pk, "points": _capped(rule.points, rule.cap)}
                 )

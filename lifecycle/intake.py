@@ -244,12 +244,16 @@ def _batch_validate(
     the batch's transaction and the write lock is held only for the writing steps."""
     results: list[IntakeResult] = [IntakeResult(lead=None) for _ in batch]
     candidates: list[_Candidate] = []
+    form: LeadIntakeForm | None = None  # one prepared form validates the whole batch
     for i, (row_number, row) in enumerate(batch):
         if row.get("_error"):
             results[i].errors = {"row": [str(row["_error"])]}
             continue
         data, extra, errors = intake_row_split(row)
-        form = LeadIntakeForm(data, lead_types=context.lead_types, sources=context.sources)
+        if form is None:
+            form = LeadIntakeForm(data, lead_types=context.lead_types, sources=context.sources)
+        else:
+            form.rebind(data)
         if not form.is_valid() or errors:
             results[i].errors = {**form_errors(form), **errors}
             continue
@@ -319,11 +323,16 @@ def _batch_intake(
     old_tiers = {pk: lead.tier for pk, lead in merged_existing.items()}
     for lead in new_leads:
         lead.score, lead.tier, lead.score_breakdown = lead_score(
-            lead, activities=[], rules=scoring.rules, bands=scoring.bands, now=now
+            lead, activities=[], rules=scoring.rules, bands=scoring.bands, now=now, memo=scoring.memo
         )
     for pk, lead in merged_existing.items():
         lead.score, lead.tier, lead.score_breakdown = lead_score(
-            lead, activities=activities.get(pk, []), rules=scoring.rules, bands=scoring.bands, now=now
+            lead,
+            activities=activities.get(pk, []),
+            rules=scoring.rules,
+            bands=scoring.bands,
+            now=now,
+            memo=scoring.memo,
         )
 
     # 4. write merged stored leads, their "came in again" activities and merge events (new leads
