@@ -143,6 +143,8 @@ def intake_bulk(
 
         bar = tqdm(total=total, unit="rows", desc=f"intake {source.code}", mininterval=0.5)
 
+    statistics = _PlannerStatistics()
+
     def run() -> None:
         for batch in _batched(rows, batch_size):
             batch_report = IntakeReport()
@@ -173,6 +175,7 @@ def intake_bulk(
                 if outcomes is not None:
                     outcomes[row_number] = outcome
             report.add(batch_report)
+            statistics.note_added(batch_report.imported)
             if bar is not None:
                 bar.update(batch_report.total)
             if on_batch is not None:
@@ -189,6 +192,39 @@ def intake_bulk(
         if bar is not None:
             bar.close()
     return report
+
+
+class _PlannerStatistics:
+    """A bulk import can grow the lead table tenfold within minutes, faster than autovacuum's
+    ANALYZE follows. Planning with the small table's statistics, PostgreSQL turns each batch's
+    dedup lookup into a full scan (measured: 400 ms instead of 10 ms per batch at 800k leads).
+    So once the rows added since the last look exceed a quarter of what the statistics
+    believe, refresh them (a sampled ANALYZE of one table: a fraction of a second)."""
+
+    MIN_ADDED = 10_000
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.believed: int | None = None
+
+    def note_added(self, count: int) -> None:
+        if connection.vendor != "postgresql" or count <= 0:
+            return
+        self.added += count
+        if self.believed is None:
+            self.believed = self._reltuples()
+        if self.added > max(self.MIN_ADDED, self.believed // 4):
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(Lead._meta.db_table)}")
+            self.added = 0
+            self.believed = self._reltuples()
+
+    @staticmethod
+    def _reltuples() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Lead._meta.db_table])
+            row = cursor.fetchone()
+        return max(int(row[0]), 0) if row else 0
 
 
 def _batched(rows: Iterable[dict], size: int) -> Iterator[list[tuple[int, dict]]]:
