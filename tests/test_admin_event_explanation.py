@@ -36,7 +36,7 @@ def test_the_event_page_shows_the_explanation_with_rule_names_escaped(client, ma
     assert f"picked {rep_a.display_name}" in text
 
 
-def test_the_lead_change_page_shows_why_the_lead_is_where_it_is(client, manager, team, rep_a):
+def _routed_lead(team):
     rule_set = RuleSetFactory()
     AssignmentRuleFactory(
         rule_set=rule_set, position=1, name="East", strategy="round_robin", target_team=team
@@ -44,6 +44,11 @@ def test_the_lead_change_page_shows_why_the_lead_is_where_it_is(client, manager,
     AssignmentRuleFactory(rule_set=rule_set, position=2, name="Default", strategy="pool", is_default=True)
     lead = LeadFactory(status="new")
     lead_route(lead=lead)
+    return lead
+
+
+def test_the_lead_change_page_shows_why_the_lead_is_where_it_is(client, manager, team, rep_a):
+    lead = _routed_lead(team)
     client.force_login(manager)
     page = client.get(reverse("admin:leads_lead_change", args=[lead.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
@@ -56,13 +61,7 @@ def test_the_lead_page_costs_the_same_queries_with_more_routing_events(
     from assignment.services import leads_route_bulk
     from leads.services import lead_transition
 
-    rule_set = RuleSetFactory()
-    AssignmentRuleFactory(
-        rule_set=rule_set, position=1, name="East", strategy="round_robin", target_team=team
-    )
-    AssignmentRuleFactory(rule_set=rule_set, position=2, name="Default", strategy="pool", is_default=True)
-    lead = LeadFactory(status="new")
-    lead_route(lead=lead)
+    lead = _routed_lead(team)
     client.force_login(rep_a.user if lead.owner_id == rep_a.pk else rep_b.user)
     url = reverse("workspace:lead_detail", args=[lead.pk])
     with django_assert_max_num_queries(100) as first:
