@@ -177,7 +177,8 @@ def explanation_sentences(data: dict, *, snapshots: dict[int, dict] | None = Non
     if not isinstance(data, dict):
         return []
     data = _explanation(data)
-    catalog = _catalog(data, snapshots) if data.get("v", 1) >= 2 else {}
+    version = data.get("v", 1)
+    catalog = _catalog(data, snapshots) if isinstance(version, int) and version >= 2 else {}
     sentences: list[str] = []
     if not data.get("rule_set"):
         sentences.append(_("No active rule set for this trigger."))
