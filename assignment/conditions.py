@@ -237,6 +237,9 @@ def condition_compile(condition: dict) -> Callable[[Any], bool]:
                     return (actual.strip().casefold() in folded) is found_means
                 return general(actual)
 
+            # For routing's rule index: which texts pass, and whether passing means "not found".
+            text_test.folded = folded
+            text_test.negated = not found_means
             return text_test
     if op in ("gte", "lte"):
         bound = _number(expected)

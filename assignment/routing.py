@@ -444,6 +444,54 @@ def _condition_prepare(index: int, condition: Any) -> tuple[int, str, Callable |
     return index, condition.get("field") or "", condition_compile(condition), words
 
 
+@dataclass
+class _Segment:
+    """Consecutive rules whose first condition is a text "equals / is one of" on one field."""
+
+    field: str
+    end: int  # index after the last rule of the run
+    positions: dict[str, list[int]]  # folded text -> indexes of the rules it gets past
+
+
+_segments: dict[int, tuple[list, dict[int, _Segment]]] = {}
+
+
+def rules_segments(compiled: list[CompiledRule]) -> dict[int, _Segment]:
+    """Runs of at least three indexable rules, by the index of their first rule."""
+    hit = _segments.get(id(compiled))
+    if hit is not None and hit[0] is compiled:
+        return hit[1]
+    found: dict[int, _Segment] = {}
+    i = 0
+    while i < len(compiled):
+        field_name = _leading_text_field(compiled[i])
+        if field_name is None:
+            i += 1
+            continue
+        j = i
+        positions: dict[str, list[int]] = {}
+        while j < len(compiled) and _leading_text_field(compiled[j]) == field_name:
+            for text in compiled[j].tests[0][2].folded:
+                positions.setdefault(text, []).append(j)
+            j += 1
+        if j - i >= 3:
+            found[i] = _Segment(field=field_name, end=j, positions=positions)
+        i = j
+    if len(_segments) >= 16:
+        _segments.clear()
+    _segments[id(compiled)] = (compiled, found)
+    return found
+
+
+def _leading_text_field(compiled: CompiledRule) -> str | None:
+    if not compiled.usable or compiled.scheduled or compiled.rule.is_default or not compiled.tests:
+        return None
+    _index, field_name, test, _words = compiled.tests[0]
+    if test is None or getattr(test, "folded", None) is None or test.negated:
+        return None
+    return field_name
+
+
 _compiled: dict[int, tuple[list, list[CompiledRule]]] = {}
 _catalogs: dict[int, tuple[list, str, dict]] = {}
 
@@ -719,6 +767,20 @@ class _PassedOver:
         self.key = key
         self.tried.append(self.entry)
 
+    def add_range(self, first: int, last: int, key: tuple) -> None:
+        """Rules first..last, all passed over at their first condition: ("c", 0, value)."""
+        if first > last:
+            return
+        entry = self.entry
+        if entry is not None and key == self.key and entry.get("to", entry["n"]) == first - 1:
+            entry["to"] = last
+            return
+        self.entry = {"n": first, **_no_match(key)}
+        if last > first:
+            self.entry["to"] = last
+        self.key = key
+        self.tried.append(self.entry)
+
     def interrupt(self) -> None:
         self.entry = self.key = None
 
@@ -739,28 +801,79 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
     pool. Never raises on bad rule data: the explanation says what was wrong.
 
     Rules passed over are stored compactly (number, outcome, failing condition and the lead's
-    value); their names and conditions are in the snapshot the explanation points to."""
+    value); their names and conditions are in the snapshot the explanation points to. A run of
+    rules that each start with "<field> equals / is one of <text>" (49 region rules, say) is
+    not tried one by one: an index from the lead's value to the rules it can match says which
+    of them get past their first condition, and the others are recorded as one run."""
     explanation: dict[str, Any] = {**ctx.explanation_head(), "rules": []}
-    tried = explanation["rules"]
     if lead.owner_id and lead.status in open_lead_statuses():
         # The lead leaves its current owner, who therefore has one open lead fewer.
         ctx.load_delta[lead.owner_id] -= 1
-    facts = ctx.facts
-    seen: dict[str, tuple[Any, Any]] = {}
-    passed = _PassedOver(tried)
-    for compiled in ctx.compiled:
-        rule = compiled.rule
+    trial = _Trial(lead=lead, ctx=ctx, explanation=explanation)
+    rules = ctx.compiled
+    segments = rules_segments(rules)
+    i, total = 0, len(rules)
+    while i < total:
+        segment = segments.get(i)
+        if segment is not None:
+            raw, shown = trial.value(segment.field)
+            if type(raw) is str:
+                key = ("c", 0, shown)
+                position = i
+                for hit in segment.positions.get(raw.strip().casefold(), ()):
+                    trial.passed.add_range(rules[position].n, rules[hit - 1].n, key)
+                    decision = trial.consider(rules[hit])
+                    if decision is not None:
+                        return decision
+                    position = hit + 1
+                trial.passed.add_range(rules[position].n, rules[segment.end - 1].n, key)
+                i = segment.end
+                continue
+        decision = trial.consider(rules[i])
+        if decision is not None:
+            return decision
+        i += 1
+    decision = RoutingDecision(lead=lead, status="", explanation=explanation)
+    explanation["fallback"] = "no_rule_set" if ctx.rule_set is None else "no_default"
+    _pool(decision, team=None, reason="no_eligible_rep" if ctx.rules else "default")
+    return _result(decision, ctx, "no rule decided")
+
+
+class _Trial:
+    """One lead going down the rule list: its field values (looked up once), the record of
+    rules passed over, and what trying one rule does."""
+
+    __slots__ = ("lead", "ctx", "explanation", "facts", "seen", "passed")
+
+    def __init__(self, *, lead: Lead, ctx: RoutingContext, explanation: dict):
+        self.lead = lead
+        self.ctx = ctx
+        self.explanation = explanation
+        self.facts = ctx.facts
+        self.seen: dict[str, tuple[Any, Any]] = {}
+        self.passed = _PassedOver(explanation["rules"])
+
+    def value(self, field_name: str) -> tuple[Any, Any]:
+        pair = self.seen.get(field_name)
+        if pair is None:
+            actual = self.facts.value(self.lead, field_name)
+            pair = self.seen[field_name] = (actual, value_jsonable(actual))
+        return pair
+
+    def consider(self, compiled: CompiledRule) -> RoutingDecision | None:
+        """Try one rule: None when it passes the lead on to the next rule."""
+        rule, lead, ctx, passed = compiled.rule, self.lead, self.ctx, self.passed
         if not compiled.usable:
             passed.add(compiled.n, _INACTIVE, lambda: {"outcome": "inactive"})
-            continue
+            return None
         if compiled.scheduled and compiled.n in ctx._off_schedule:
             passed.add(compiled.n, _OFF_SCHEDULE, lambda: {"outcome": "off_schedule"})
-            continue
+            return None
         if not rule.is_default:
-            miss = compiled.miss(lead, facts, seen)
+            miss = compiled.miss(lead, self.facts, self.seen)
             if miss is not None:
-                passed.add(compiled.n, miss, lambda miss=miss: _no_match(miss))
-                continue
+                passed.add(compiled.n, miss, lambda: _no_match(miss))
+                return None
         passed.interrupt()
         entry: dict[str, Any] = {
             "n": compiled.n,
@@ -770,8 +883,8 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
             "default": rule.is_default,
         }
         if not rule.is_default:
-            entry["matched"] = compiled.matched(lead, facts)
-        tried.append(entry)
+            entry["matched"] = compiled.matched(lead, self.facts)
+        self.explanation["rules"].append(entry)
         try:
             decision = _apply_rule(rule, lead, ctx, entry)
         except (KeyError, TypeError, ValueError) as exc:  # bad rule data must not lose the lead
@@ -779,19 +892,16 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
             decision = None
         if decision is not None:
             entry["outcome"] = "decided"
-            decision.explanation = explanation
+            decision.explanation = self.explanation
             why = STRATEGY_WORDS.get(decision.strategy, decision.strategy.replace("_", " "))
             return _result(decision, ctx, why)
         entry["outcome"] = "no_eligible"
         if rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL or rule.is_default:
             decision = RoutingDecision(
-                lead=lead, status="", rule=rule, strategy=rule.strategy, explanation=explanation
+                lead=lead, status="", rule=rule, strategy=rule.strategy, explanation=self.explanation
             )
             _pool(
                 decision, team=_team(ctx, rule.pool_team_id or rule.target_team_id), reason="no_eligible_rep"
             )
             return _result(decision, ctx, "nobody eligible")
-    decision = RoutingDecision(lead=lead, status="", explanation=explanation)
-    explanation["fallback"] = "no_rule_set" if ctx.rule_set is None else "no_default"
-    _pool(decision, team=None, reason="no_eligible_rep" if ctx.rules else "default")
-    return _result(decision, ctx, "no rule decided")
+        return None

@@ -116,3 +116,46 @@ def test_the_explanation_reads_in_the_readers_language(team, rep_a):
     assert chinese[0] == "规则 1「Region 1」 未命中：region=R1 （线索为 R2）。"
     assert "选中" in chinese[1] and "轮询" in chinese[1]
     assert explanation_sentences(data)[0] == "Rule 1 'Region 1' did not match: region=R1 (lead has R2)."
+
+
+def test_the_rule_index_gives_the_same_decision_and_explanation_as_trying_each_rule(team, rep_a, monkeypatch):
+    from assignment import routing
+    from assignment.routing import RoutingContext, lead_decide
+
+    rule_set = RuleSetFactory()
+    for i in range(1, 31):
+        AssignmentRuleFactory(
+            rule_set=rule_set,
+            position=i,
+            name=f"Region {i}",
+            strategy="round_robin",
+            target_team=team,
+            conditions=[
+                {"field": "region", "op": "in", "value": [f"R{i}", "华东"] if i in (12, 20) else [f"R{i}"]},
+                {"field": "score", "op": "gte", "value": 90 if i == 12 else 0},
+            ],
+        )
+    AssignmentRuleFactory(rule_set=rule_set, position=31, name="Default", strategy="pool", is_default=True)
+    leads = [
+        LeadFactory(status="new", region=region, score=50)
+        for region in ("华东", " r7 ", "R30", "nowhere", "", "R12")
+    ]
+
+    def decide_all():
+        ctx = RoutingContext(trigger="new", now=leads[0].created_at, lock=False)
+        out = []
+        for lead in leads:
+            decision = lead_decide(lead=lead, ctx=ctx)
+            explanation = {k: v for k, v in decision.explanation.items() if k not in ("catalog", "at")}
+            out.append((decision.status, decision.owner, decision.rule, explanation))
+        return out
+
+    indexed = decide_all()
+    monkeypatch.setattr(routing, "rules_segments", lambda compiled: {})
+    assert decide_all() == indexed
+    assert indexed[0][2].name == "Region 20"  # rule 12 also lists 华东 but needs score ≥ 90
+    assert indexed[0][3]["rules"][:3] == [
+        {"n": 1, "to": 11, "outcome": "no_match", "c": 0, "actual": "华东"},
+        {"n": 12, "outcome": "no_match", "c": 1, "actual": 50},
+        {"n": 13, "to": 19, "outcome": "no_match", "c": 0, "actual": "华东"},
+    ]
