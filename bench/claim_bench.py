@@ -13,6 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from bench.timing import bare_pooling_seconds
+
 CLAIMERS = 32
 POOLED = 1000
 RECALL = 50_000
@@ -172,7 +174,7 @@ def _recall(now, count: int) -> list[dict]:
     manager = get_user_model().objects.filter(
         is_superuser=True
     ).first() or get_user_model().objects.create_superuser("bench_admin", "bench@example.com", None)
-    bare = _bare_recall(marker, now)
+    bare = bare_pooling_seconds(Lead.objects.filter(name=marker), now=now, chunk=5000)
     started = time.perf_counter()
     result = leads_recall(leads_qs=Lead.objects.filter(name=marker), actor=manager, reason="bench recall")
     elapsed = time.perf_counter() - started
@@ -187,36 +189,6 @@ def _recall(now, count: int) -> list[dict]:
             "ratio": elapsed / max(bare, 0.001),
         }
     ]
-
-
-class _Rollback(Exception):
-    pass
-
-
-def _bare_recall(marker: str, now) -> float:
-    """Same-run baseline: the set-wise minimum a recall must write for the same leads (one
-    UPDATE and one bulk INSERT of events per 5,000), rolled back afterwards."""
-    from leads.models import Lead, LeadEvent
-
-    started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            ids = list(Lead.objects.filter(name=marker).values_list("pk", flat=True))
-            for start in range(0, len(ids), 5000):
-                chunk = ids[start : start + 5000]
-                Lead.objects.filter(pk__in=chunk).update(status="pooled", owner=None, pooled_at=now)
-                LeadEvent.objects.bulk_create(
-                    [
-                        LeadEvent(
-                            lead_id=pk, kind="recall", from_status="assigned", to_status="pooled", at=now
-                        )
-                        for pk in chunk
-                    ]
-                )
-            raise _Rollback
-    except _Rollback:
-        pass
-    return time.perf_counter() - started
 
 
 def run(scale: int) -> list[dict]:

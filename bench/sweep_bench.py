@@ -16,7 +16,7 @@ from django.db.models import Min, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.timing import measure, tables_analyze
+from bench.timing import bare_pooling_seconds, measure, tables_analyze
 
 NOTHING_DUE_TARGET_MS = 50.0
 ONE_PERCENT_TARGET_S = 10.0
@@ -131,32 +131,14 @@ def _due_leads(count: int, *, at, reps, batch: int = 5000) -> int:
 
 
 def _bare_moves(now) -> float:
-    """Same-run baseline for the 1% figure: the set-wise minimum the sweep must write for the
-    same due leads (three UPDATEs and one bulk INSERT of events), rolled back afterwards."""
-    from leads.models import Lead, LeadEvent
+    """Same-run baseline for the 1% figure: the minimum the sweep must write for the same due
+    leads (see bench.timing.bare_pooling_seconds)."""
+    from leads.models import Lead
 
-    started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            due = Q(status=Lead.Status.ASSIGNED, first_contacted_at__isnull=True, first_contact_due__lte=now)
-            due |= Q(status=Lead.Status.ASSIGNED, valid_until__lte=now)
-            due |= Q(status=Lead.Status.SILENT, silent_until__lte=now)
-            ids = list(Lead.objects.filter(due).values_list("pk", flat=True))
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                Lead.objects.filter(pk__in=chunk).update(status=Lead.Status.POOLED, owner=None, pooled_at=now)
-                LeadEvent.objects.bulk_create(
-                    [
-                        LeadEvent(
-                            lead_id=pk, kind="recall", from_status="assigned", to_status="pooled", at=now
-                        )
-                        for pk in chunk
-                    ]
-                )
-            raise _Rollback
-    except _Rollback:
-        pass
-    return time.perf_counter() - started
+    due = Q(status=Lead.Status.ASSIGNED, first_contacted_at__isnull=True, first_contact_due__lte=now)
+    due |= Q(status=Lead.Status.ASSIGNED, valid_until__lte=now)
+    due |= Q(status=Lead.Status.SILENT, silent_until__lte=now)
+    return bare_pooling_seconds(Lead.objects.filter(due), now=now)
 
 
 def run(scale: int) -> list[dict]:

@@ -48,3 +48,36 @@ def tables_analyze() -> None:
         cursor.execute("ANALYZE leads_lead")
         cursor.execute("ANALYZE leads_leadevent")
         cursor.execute("ANALYZE crm_rep")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def bare_pooling_seconds(leads_qs, *, now, chunk: int = 1000) -> float:
+    """Same-run baseline for figures that move leads to the pool (recall, sweeps): the set-wise
+    minimum such a move must write — one UPDATE and one bulk INSERT of events per chunk — timed
+    and rolled back, so the figure that follows starts from the same rows."""
+    from django.db import transaction
+
+    from leads.models import Lead, LeadEvent
+
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            ids = list(leads_qs.values_list("pk", flat=True))
+            for start in range(0, len(ids), chunk):
+                part = ids[start : start + chunk]
+                Lead.objects.filter(pk__in=part).update(status=Lead.Status.POOLED, owner=None, pooled_at=now)
+                LeadEvent.objects.bulk_create(
+                    [
+                        LeadEvent(
+                            lead_id=pk, kind="recall", from_status="assigned", to_status="pooled", at=now
+                        )
+                        for pk in part
+                    ]
+                )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return time.perf_counter() - started
