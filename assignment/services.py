@@ -34,7 +34,7 @@ from crm.rules import user_is_manager
 from crm.services import notifications_send
 from leads.models import Lead, LeadEvent
 from leads.selectors import open_lead_statuses
-from leads.services import TransitionRequest, lead_transition, leads_transition_bulk
+from leads.services import TransitionRequest, lead_transition, leads_create_bulk, leads_transition_bulk
 
 __all__ = [
     "ClaimResult",
@@ -125,7 +125,6 @@ def leads_route_bulk(
     Leads not stored yet (intake's new leads, status "new") are created in their routed state
     through the waist's leads_create_bulk: one INSERT instead of an INSERT and an UPDATE.
     """
-    from leads.services import leads_create_bulk  # TODO: join the module-level leads.services import
 
     now = now or timezone.now()
     leads = list(leads)
