@@ -758,24 +758,17 @@ class _PassedOver:
         self.entry: dict | None = None
         self.key: tuple | None = None
 
-    def add(self, n: int, key: tuple, make) -> None:
-        entry = self.entry
-        if entry is not None and key == self.key and entry.get("to", entry["n"]) == n - 1:
-            entry["to"] = n
-            return
-        self.entry = {"n": n, **make()}
-        self.key = key
-        self.tried.append(self.entry)
-
-    def add_range(self, first: int, last: int, key: tuple) -> None:
-        """Rules first..last, all passed over at their first condition: ("c", 0, value)."""
+    def add(self, first: int, key: tuple, last: int | None = None) -> None:
+        """Rules first..last (one rule when `last` is None), passed over the way `key` says:
+        _INACTIVE, _OFF_SCHEDULE or a CompiledRule.miss() result."""
+        last = first if last is None else last
         if first > last:
             return
         entry = self.entry
         if entry is not None and key == self.key and entry.get("to", entry["n"]) == first - 1:
             entry["to"] = last
             return
-        self.entry = {"n": first, **_no_match(key)}
+        self.entry = {"n": first, **_passed_entry(key)}
         if last > first:
             self.entry["to"] = last
         self.key = key
@@ -789,10 +782,12 @@ _INACTIVE = ("inactive",)
 _OFF_SCHEDULE = ("off_schedule",)
 
 
-def _no_match(miss: tuple) -> dict:
-    if miss[0] == "c":
-        return {"outcome": "no_match", "c": miss[1], "actual": miss[2]}
-    return {"outcome": "no_match", "any": miss[1]}
+def _passed_entry(key: tuple) -> dict:
+    if key[0] == "c":
+        return {"outcome": "no_match", "c": key[1], "actual": key[2]}
+    if key[0] == "any":
+        return {"outcome": "no_match", "any": key[1]}
+    return {"outcome": key[0]}
 
 
 def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
@@ -821,12 +816,12 @@ def lead_decide(*, lead: Lead, ctx: RoutingContext) -> RoutingDecision:
                 key = ("c", 0, shown)
                 position = i
                 for hit in segment.positions.get(raw.strip().casefold(), ()):
-                    trial.passed.add_range(rules[position].n, rules[hit - 1].n, key)
+                    trial.passed.add(rules[position].n, key, rules[hit - 1].n)
                     decision = trial.consider(rules[hit])
                     if decision is not None:
                         return decision
                     position = hit + 1
-                trial.passed.add_range(rules[position].n, rules[segment.end - 1].n, key)
+                trial.passed.add(rules[position].n, key, rules[segment.end - 1].n)
                 i = segment.end
                 continue
         decision = trial.consider(rules[i])
@@ -864,15 +859,15 @@ class _Trial:
         """Try one rule: None when it passes the lead on to the next rule."""
         rule, lead, ctx, passed = compiled.rule, self.lead, self.ctx, self.passed
         if not compiled.usable:
-            passed.add(compiled.n, _INACTIVE, lambda: {"outcome": "inactive"})
+            passed.add(compiled.n, _INACTIVE)
             return None
         if compiled.scheduled and compiled.n in ctx._off_schedule:
-            passed.add(compiled.n, _OFF_SCHEDULE, lambda: {"outcome": "off_schedule"})
+            passed.add(compiled.n, _OFF_SCHEDULE)
             return None
         if not rule.is_default:
             miss = compiled.miss(lead, self.facts, self.seen)
             if miss is not None:
-                passed.add(compiled.n, miss, lambda: _no_match(miss))
+                passed.add(compiled.n, miss)
                 return None
         passed.interrupt()
         entry: dict[str, Any] = {
