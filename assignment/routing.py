@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from assignment.conditions import LeadFacts, condition_compile, value_jsonable
 from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_standing, within_hours
@@ -68,6 +69,29 @@ def _rule_targets(rule: AssignmentRule) -> list:
     if rule.pk is None:
         return list(getattr(rule, "draft_targets", []))
     return list(rule.targets.order_by("pk"))
+
+
+def _open_leads() -> Coalesce:
+    """A rep's open leads, as a correlated count the rep query selects (index on owner, status)."""
+    count = (
+        Lead.objects.filter(owner_id=OuterRef("pk"), status__in=open_lead_statuses())
+        .order_by()
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+
+
+def _writers_serialized() -> bool:
+    """True where every write transaction already holds the database's only write lock from its
+    first statement (SQLite with BEGIN IMMEDIATE, as the settings configure it): routing
+    transactions take turns without the mutex row, and locking it would be a wasted query."""
+    conn = connections[RotationCursor.objects.db]
+    return (
+        not conn.features.has_select_for_update
+        and str(conn.settings_dict.get("OPTIONS", {}).get("transaction_mode", "")).upper() == "IMMEDIATE"
+    )
 
 
 class RoutingContext:
@@ -120,7 +144,7 @@ class RoutingContext:
         routing transaction may just have changed, and capacity is a hard cap. (Reading the
         rule list's cursors in the same statement was tried: loading and copying 50 cursor rows
         per single lead cost more than the query it saved.)"""
-        if not self.lock:
+        if not self.lock or _writers_serialized():
             return
         qs = RotationCursor.objects.select_for_update().filter(key=ROUTING_MUTEX_KEY).values_list("pk")
         if list(qs):
@@ -147,18 +171,13 @@ class RoutingContext:
             self._teams = {t.pk: t for t in Team.objects.order_by("tier", "name", "pk")}
         return self._teams
 
-    def _loads_fetch(self, ids: list[int]) -> None:
+    def _loads_fetch(self, ids: list[int], *, counted: dict[int, int]) -> None:
+        """Remember the open leads of the reps `ids`, which the rep query counted (see
+        _open_leads), and load assignments in the last 24 h for those with a daily quota."""
         if not ids:
             return
-        rows = (
-            Lead.objects.filter(owner_id__in=ids, status__in=open_lead_statuses())
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .values_list("owner_id", "n")
-        )
-        counts = dict(rows)
         for pk in ids:
-            self._db_loads[pk] = counts.get(pk, 0)
+            self._db_loads[pk] = counted.get(pk, 0)
         quota_ids = [pk for pk in ids if self.reps[pk].daily_assign_quota is not None]
         if quota_ids:
             rows = (
@@ -190,15 +209,20 @@ class RoutingContext:
             return
         target_ids = {t.rep_id for rule in self.rules for t in _rule_targets(rule)}
         target_ids |= {rule.default_owner_id for rule in self.rules if rule.default_owner_id}
-        qs = Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)).select_related("user")
+        qs = (
+            Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids))
+            .select_related("user")
+            .annotate(routing_load=_open_leads())
+        )
         if self.lock:
             qs = qs.select_for_update(no_key=True, of=("self",))
-        fresh = []
+        fresh, counted = [], {}
         for rep in qs.order_by("pk"):
             if rep.pk not in self.reps:
                 self.reps[rep.pk] = rep
                 fresh.append(rep.pk)
-        self._loads_fetch(fresh)
+                counted[rep.pk] = rep.routing_load
+        self._loads_fetch(fresh, counted=counted)
         keys = [self.cursor_key(rule) for rule in self.rules if rule.strategy in PICKING]
         missing = [key for key in keys if key not in self._cursors]
         if missing:
@@ -221,16 +245,23 @@ class RoutingContext:
             if self.preloaded:
                 self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
                 return self._scopes[key]
-            qs = Rep.objects.filter(q).select_related("user").order_by("pk")
+            # The reps come with their open-lead counts: one statement instead of two.
+            qs = (
+                Rep.objects.filter(q)
+                .select_related("user")
+                .annotate(routing_load=_open_leads())
+                .order_by("pk")
+            )
             if self.lock:
                 qs = qs.select_for_update(no_key=True, of=("self",))
-            ids, fresh = [], []
+            ids, fresh, counted = [], [], {}
             for rep in qs:
                 ids.append(rep.pk)
                 if rep.pk not in self.reps:
                     self.reps[rep.pk] = rep
                     fresh.append(rep.pk)
-            self._loads_fetch(fresh)
+                    counted[rep.pk] = rep.routing_load
+            self._loads_fetch(fresh, counted=counted)
             self._scopes[key] = ids
         return self._scopes[key]
 
@@ -261,14 +292,30 @@ class RoutingContext:
         changed = [
             c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)
         ]
+        if not changed:
+            return
+        # One prepared statement run for every row (executemany): bulk_update's CASE for 50
+        # cursors took longer to compile than the batch's routing decisions took to make.
+        meta = RotationCursor._meta
+        conn = connections[RotationCursor.objects.db]
+        state, updated_at = meta.get_field("state"), meta.get_field("updated_at")
+        params = []
         for cursor in changed:
             cursor.updated_at = self.now
-        if len(changed) == 1:  # the usual single-lead case: a plain UPDATE compiles far faster
-            RotationCursor.objects.filter(pk=changed[0].pk).update(
-                state=changed[0].state, updated_at=self.now
+            params.append(
+                (
+                    state.get_db_prep_save(cursor.state, conn),
+                    updated_at.get_db_prep_save(self.now, conn),
+                    cursor.pk,
+                )
             )
-        elif changed:
-            RotationCursor.objects.bulk_update(changed, ["state", "updated_at"])
+        q = conn.ops.quote_name
+        sql = (
+            f"UPDATE {q(meta.db_table)} SET {q(state.column)} = %s, {q(updated_at.column)} = %s "
+            f"WHERE {q(meta.pk.column)} = %s"
+        )
+        with conn.cursor() as db:
+            db.executemany(sql, params)
 
     def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
         """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the

@@ -103,7 +103,7 @@ def _rules_hit(*, hits: dict[int, int], now: datetime) -> None:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # joins the caller's transaction: no savepoint round trips
 def leads_route_bulk(
     leads: Iterable[Lead],
     *,

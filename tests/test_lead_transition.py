@@ -137,3 +137,31 @@ def test_bulk_transition_writes_each_leads_own_values_when_they_vary(django_asse
         assert lead.owner_id == reps[i % 12].pk and lead.team_id == reps[i % 12].team_id
         assert lead.score == i
         assert lead.status == "assigned" and lead.assigned_at == now
+
+
+@pytest.mark.django_db
+def test_refused_bulk_and_unknown_field_leave_the_callers_transaction_usable(rep_a):
+    lead = LeadFactory(status="pooled")
+    with pytest.raises(TransitionError):
+        leads_transition_bulk(
+            [TransitionRequest(lead=lead, status="assigned", owner=None, kind="r", reason="")]
+        )
+    with pytest.raises(TransitionError):
+        lead_transition(lead=lead, status="assigned", owner=rep_a, kind="r", reason="", name="x")
+    lead.refresh_from_db()  # would raise TransactionManagementError if the refusal had poisoned it
+    assert lead.status == "pooled" and not LeadEvent.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.django_db
+def test_a_transition_inside_the_callers_transaction_adds_no_savepoint(rep_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lead = LeadFactory(status="pooled")
+    with CaptureQueriesContext(connection) as ctx:
+        lead_transition(lead=lead, status="assigned", owner=rep_a, kind="claim", reason="r")
+        leads_transition_bulk(
+            [TransitionRequest(lead=lead, status="pooled", owner=None, kind="recall", reason="r")]
+        )
+    assert not [q for q in ctx.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    assert LeadEvent.objects.filter(lead=lead).count() == 2
