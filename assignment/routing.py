@@ -289,9 +289,10 @@ class RoutingContext:
 
     def cursors_save(self) -> None:
         """One UPDATE for every cursor whose state moved in this batch."""
-        changed = [
-            c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)
-        ]
+        changed = sorted(
+            (c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)),
+            key=lambda c: c.pk,
+        )
         if not changed:
             return
         # One prepared statement run for every row (executemany): bulk_update's CASE for 50

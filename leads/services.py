@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, transaction
-from django.db.models import Case, Value, When
-from django.db.models.expressions import RawSQL
+from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
+from leads.updating import rows_update_setwise
 from leads.writing import rows_insert
 
 # The clock columns the life-cycle layer owns (its hook sets them inside the waist's UPDATE).
@@ -434,67 +432,10 @@ def _pk(lead: Lead | int) -> int:
 
 def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> None:
     """Write the union of changed fields for every row (each row carries its own current value
-    for fields it did not change, so the union is safe).
-
-    Rows in one batch mostly share their new values (same status, clocks computed from the same
-    `now`); only a few columns (owner, team) vary. Columns with one value go in a plain SET, and
-    a CASE is built only for the varying ones — far cheaper than bulk_update's CASE for every
-    column, and a single row is one plain UPDATE."""
-    meta = Lead._meta
+    for fields it did not change, so the union is safe), one set-wise UPDATE per batch: shared
+    values set once, the few varying ones (owner, team) per row (see leads.updating)."""
     for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        common: dict[str, Any] = {}
-        varying = []
-        for name in fields:
-            f = meta.get_field(name)
-            first = _hashable(getattr(chunk[0], f.attname))
-            if all(_hashable(getattr(row, f.attname)) == first for row in chunk[1:]):
-                common[f.attname] = getattr(chunk[0], f.attname)
-            else:
-                varying.append(f)
-        groups: dict[tuple, list[Lead]] = {}
-        for row in chunk:
-            groups.setdefault(tuple(_hashable(getattr(row, f.attname)) for f in varying), []).append(row)
-        if len(groups) <= 4:
-            for members in groups.values():
-                values = {f.attname: getattr(members[0], f.attname) for f in varying}
-                Lead.objects.filter(pk__in=[m.pk for m in members]).update(**common, **values)
-            continue
-        cases = {f.attname: _case_by_pk(chunk, f) for f in varying}
-        Lead.objects.filter(pk__in=[row.pk for row in chunk]).update(**common, **cases)
-
-
-_PLAIN_CASE_TYPES = {
-    "ForeignKey",
-    "CharField",
-    "DateTimeField",
-    "BooleanField",
-    "PositiveSmallIntegerField",
-    "IntegerField",
-}
-
-
-def _case_by_pk(rows: list[Lead], field) -> Any:
-    """CASE id WHEN … THEN … END for one varying column. Built as SQL for plain scalar columns
-    because resolving thousands of When() expressions costs more than the UPDATE itself."""
-    if field.get_internal_type() not in _PLAIN_CASE_TYPES:
-        return Case(
-            *[When(pk=row.pk, then=Value(getattr(row, field.attname), output_field=field)) for row in rows],
-            output_field=field,
-        )
-    connection = connections[Lead.objects.db]
-    params: list[Any] = []
-    for row in rows:
-        params += [row.pk, field.get_db_prep_save(getattr(row, field.attname), connection)]
-    pk = connection.ops.quote_name(Lead._meta.pk.column)
-    sql = f"CASE {pk} " + " ".join(["WHEN %s THEN %s"] * len(rows)) + " END"
-    return RawSQL(sql, params, output_field=field)
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
+        rows_update_setwise(rows[start : start + batch_size], fields)
 
 
 def lead_event_record(
