@@ -84,9 +84,17 @@ def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
         condition |= Q(source_id=source_id, external_id__in=ids)
     if not condition:
         return index
-    for lead in Lead.objects.filter(condition).select_related("source", "lead_type").order_by("pk"):
+    # Oldest first, sorted here rather than by the query: with ORDER BY id SQLite walks the
+    # primary key over the whole table instead of the phone and e-mail indexes (a full scan
+    # per batch, growing with the table); unordered it takes the matching index entries only.
+    matched = Lead.objects.filter(condition).select_related("source", "lead_type").order_by()
+    for lead in sorted(matched, key=_pk):
         index.add(lead)
     return index
+
+
+def _pk(lead: Lead) -> int:
+    return lead.pk
 
 
 def lead_merge_fields(lead: Lead, values: dict[str, Any], extra: dict[str, Any]) -> list[str]:
