@@ -257,23 +257,52 @@ def _refresh_from(target: Lead, source: Lead) -> None:
     attnames, foreign = _lead_columns()
     values, current = source.__dict__, target.__dict__
     cache = target._state.fields_cache
-    for attname, name in foreign:
+    for _at, attname, name in foreign:
         if current.get(attname) != values.get(attname):
             cache.pop(name, None)
     cache.update(source._state.fields_cache)
     current.update({a: values[a] for a in attnames if a in values})
 
 
+def _rows_lock(chunk: list[TransitionRequest]) -> dict[int, Lead]:
+    """Lock the chunk's rows and read their current values: into the caller's own instances
+    where it handed them over (that is their refresh, and saves building a second instance of
+    60 columns per lead), into new instances for leads given by primary key."""
+    attnames, foreign = _lead_columns()
+    given: dict[int, Lead] = {}
+    for req in chunk:
+        if isinstance(req.lead, Lead):
+            given.setdefault(req.lead.pk, req.lead)
+    ids = [_pk(req.lead) for req in chunk]
+    qs = Lead.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    pk_at = attnames.index(Lead._meta.pk.attname)
+    locked: dict[int, Lead] = {}
+    for values in qs.values_list(*attnames):
+        pk = values[pk_at]
+        row = given.get(pk)
+        if row is None:
+            row = locked[pk] = Lead.from_db(qs.db, attnames, values)
+            continue
+        current, cache = row.__dict__, row._state.fields_cache
+        for at, attname, name in foreign:
+            if current.get(attname) != values[at]:
+                cache.pop(name, None)  # as the foreign key's descriptor would
+        current.update(zip(attnames, values, strict=True))
+        locked[pk] = row
+    return locked
+
+
 _COLUMNS: list = []
 
 
-def _lead_columns() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+def _lead_columns() -> tuple[tuple[str, ...], tuple[tuple[int, str, str], ...]]:
+    """Lead's column attributes, and (position, attribute, cache name) of its foreign keys."""
     if not _COLUMNS:
         fields = Lead._meta.concrete_fields
         _COLUMNS.append(
             (
                 tuple(f.attname for f in fields),
-                tuple((f.attname, f.cache_name) for f in fields if f.is_relation),
+                tuple((i, f.attname, f.cache_name) for i, f in enumerate(fields) if f.is_relation),
             )
         )
     return _COLUMNS[0]
@@ -328,11 +357,7 @@ def _transition_many(
     hook_cache: dict = {}
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
-        ids = [_pk(req.lead) for req in chunk]
-        locked = {
-            lead.pk: lead
-            for lead in Lead.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-        }
+        locked = _rows_lock(chunk)
         updated: list[Lead] = []
         changed_fields: set[str] = {"updated_at"}
         for req in chunk:
@@ -344,7 +369,7 @@ def _transition_many(
             updated.append(row)
             events.append(event)
             if isinstance(req.lead, Lead):
-                _refresh_from(req.lead, row)
+                _refresh_from(req.lead, row)  # nothing to do when it is the locked row itself
         if updated:
             _leads_write(updated, sorted(changed_fields), batch_size=batch_size)
     rows_insert(events)

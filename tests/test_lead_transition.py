@@ -165,3 +165,38 @@ def test_a_transition_inside_the_callers_transaction_adds_no_savepoint(rep_a):
         )
     assert not [q for q in ctx.captured_queries if "SAVEPOINT" in q["sql"].upper()]
     assert LeadEvent.objects.filter(lead=lead).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_bulk_transition_works_from_the_stored_row_not_the_callers_stale_copy(rep_a, rep_b):
+    lead = LeadFactory(status="assigned", owner=rep_a)
+    stale = Lead.objects.select_related("owner").get(pk=lead.pk)
+    Lead.objects.filter(pk=lead.pk).update(owner=rep_b, name="renamed meanwhile")
+
+    leads_transition_bulk(
+        [TransitionRequest(lead=stale, status="pooled", owner=None, kind="recall", reason="r")]
+    )
+
+    event = LeadEvent.objects.get(lead=lead)
+    assert event.from_owner == rep_b  # the locked row's owner, not the copy's
+    assert (stale.status, stale.owner, stale.previous_owner_id, stale.name) == (
+        "pooled",
+        None,
+        rep_b.pk,
+        "renamed meanwhile",
+    )
+
+
+@pytest.mark.django_db
+def test_a_skipped_lead_still_shows_what_is_stored(rep_a):
+    lead = LeadFactory(status="pooled")
+    stale = Lead.objects.get(pk=lead.pk)
+    Lead.objects.filter(pk=lead.pk).update(status="assigned", owner=rep_a)
+
+    events = leads_transition_bulk(
+        [TransitionRequest(lead=stale, status="assigned", owner=rep_a, kind="claim", reason="r")],
+        expect_status=["pooled"],
+    )
+
+    assert events == [] and not LeadEvent.objects.filter(lead=lead).exists()
+    assert (stale.status, stale.owner) == ("assigned", rep_a)
