@@ -7,10 +7,11 @@ to the same index, so duplicates inside one file merge too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Lookup, Q
 
 from leads.models import Lead
 
@@ -77,11 +78,11 @@ def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
     index = DedupIndex()
     condition = Q()
     if phones:
-        condition |= Q(phone_normalized__in=phones)
+        condition |= Q(OneOf(F("phone_normalized"), phones))
     if emails:
-        condition |= Q(email_normalized__in=emails)
+        condition |= Q(OneOf(F("email_normalized"), emails))
     for source_id, ids in externals.items():
-        condition |= Q(source_id=source_id, external_id__in=ids)
+        condition |= Q(source_id=source_id) & Q(OneOf(F("external_id"), ids))
     if not condition:
         return index
     # Oldest first, sorted here rather than by the query: with ORDER BY id SQLite walks the
@@ -95,6 +96,28 @@ def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
 
 def _pk(lead: Lead) -> int:
     return lead.pk
+
+
+class OneOf(Lookup):
+    """`column IN (values)` with the values as one parameter: `= ANY(%s)` (an array) on
+    PostgreSQL, `IN (SELECT value FROM json_each(%s))` on SQLite. Same rows as `__in`, but a
+    batch's thousand phones and e-mails are bound once instead of prepared and placed one
+    by one (Django's `__in` costs more than the query here). Text values only."""
+
+    lookup_name = "one_of"
+    prepare_rhs = False  # the rhs is a collection of values, not one value of the column
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = sorted(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if connection.vendor == "sqlite":
+            return (
+                f"{lhs} IN (SELECT value FROM json_each(%s))",
+                [*lhs_params, json.dumps(values, ensure_ascii=False)],
+            )
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 
 def lead_merge_fields(lead: Lead, values: dict[str, Any], extra: dict[str, Any]) -> list[str]:
