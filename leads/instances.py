@@ -32,6 +32,7 @@ class _Plan:
                 self.relations.add(field.name)
             else:
                 self.attnames[field.name] = field.attname
+        self.known = frozenset(self.attnames.keys() | self.relations)  # every keyword taken here
 
 
 _plans: dict[type[Model], _Plan] = {}
@@ -43,7 +44,7 @@ def model_new(model: type[Model], /, **values: Any) -> Model:
     plan = _plans.get(model)
     if plan is None:
         plan = _plans[model] = _Plan(model)
-    if not values.keys() <= plan.attnames.keys() | plan.relations:
+    if not values.keys() <= plan.known:
         return model(**values)
     pre_init.send(sender=model, args=(), kwargs=values)
     obj = model.__new__(model)
