@@ -7,11 +7,14 @@ through, datetimes are converted once per distinct value, and everything else (J
 anything unusual) through the field's own `get_db_prep_save`, exactly as Django would.
 
 On SQLite the rows go in multi-row `INSERT … RETURNING id` statements (sized by the backend's
-parameter limit). On PostgreSQL they go in one `INSERT … SELECT * FROM unnest(…) RETURNING id`
-whatever their number, one array parameter per column bound on the server in binary: Django
-binds on the client, quoting every value (big JSON routing explanations included) into the SQL
-text, which costs more than the INSERT itself. (COPY measured ~10% faster still, but needs a
-second statement to take the keys from the sequence.)
+parameter limit). On PostgreSQL they go in one binary `COPY … FROM STDIN` whatever their number,
+after their keys are drawn from the table's sequence (one `SELECT nextval(…)` for the lot):
+values go out in binary, formatted by psycopg's C code, with no statement to parse or plan.
+Django binds on the client, quoting every value (big JSON routing explanations included) into
+the SQL text, which costs more than the INSERT itself; the previous `INSERT … SELECT * FROM
+unnest(…) RETURNING id` with one server-bound array per column (kept below for models whose key
+has no sequence) spent ~40% more client CPU dumping the arrays in Python (measured on the 20k-row
+import: 0.25 s → 0.15 s for the leads).
 
 Objects that bulk_create would treat specially (a primary key already set, an expression as a
 value, database defaults, multi-table inheritance) are handed to bulk_create itself.
@@ -166,7 +169,7 @@ def rows_insert(objs: Sequence[Model], *, keep: Iterable[str] = (), using: str |
         return model._default_manager.using(using).bulk_create(objs)
     columns = [f.column for f in fields]
     if connection.vendor == "postgresql":
-        ids = _pg_insert_unnest(connection, model, fields, rows)
+        ids = _pg_copy(connection, model, fields, rows)
     else:
         ids = _insert_returning(connection, model, fields, columns, rows)
     for obj, pk in zip(objs, ids, strict=True):
@@ -225,6 +228,51 @@ def _insert_returning(connection, model, fields, columns, rows) -> list[Any]:
             ids.extend(r[0] for r in cursor.fetchall())
     if len(ids) != len(rows):
         raise RuntimeError(f"INSERT returned {len(ids)} keys for {len(rows)} rows")
+    return ids
+
+
+def _pg_copy(connection, model, fields, rows) -> list[Any]:
+    """The keys from the table's sequence, then the rows with them through one binary COPY.
+
+    COPY is PostgreSQL's fastest way in (no statement to plan, values sent in binary and
+    formatted by psycopg's C code), but it returns nothing: so the keys come first, from the
+    sequence the INSERT would have drawn them from, one per row in ascending order as
+    INSERT … RETURNING gives them. Both statements are one write, logged as one query like
+    any other."""
+    qn = connection.ops.quote_name
+    meta = model._meta
+    pk = meta.pk
+    table = qn(meta.db_table)
+    columns = [pk.column, *(f.column for f in fields)]
+    # Types without their modifiers: the server checks lengths and precision on the way in.
+    types = [f.db_type(connection).split("(")[0] for f in (pk, *fields)]
+    copy_sql = f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN (FORMAT BINARY)"
+    connection.ensure_connection()
+    started = time.monotonic()
+    # Django's wrapper (execute_wrappers, broken-transaction check, error mapping) around the
+    # driver's cursor; not the debug wrapper, which would log the key query as a write of its own.
+    with CursorWrapper(connection.connection.cursor(), connection) as cursor:
+        # pg_get_serial_sequence() parses its first argument as SQL: the quoted name.
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, {len(rows):d})",
+            [table, pk.column],
+        )
+        ids = sorted(r[0] for r in cursor.fetchall() if r[0] is not None)
+        if len(ids) != len(rows):  # no sequence behind the key (nextval(NULL) is NULL)
+            return _pg_insert_unnest(connection, model, fields, rows)
+        # COPY is psycopg's own API: the same broken-transaction check and error mapping
+        # (psycopg's DataError -> django.db.DataError ...) as CursorWrapper.execute applies.
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types(types)
+            write_row = copy.write_row
+            for pk_value, row in zip(ids, rows, strict=True):
+                row.insert(0, pk_value)
+                write_row(row)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{copy_sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"}
+        )
     return ids
 
 
