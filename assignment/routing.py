@@ -357,20 +357,21 @@ class RoutingContext:
             }
         return self._compiled
 
-    def members(self, rule: AssignmentRule) -> tuple[list[tuple], dict[int, int]]:
-        """The rule's candidate reps for this batch, in order, as (pk, rep, weight, standing
-        skip, has load limits): everything about them that does not move while the batch is
-        routed, worked out once per rule instead of once per lead."""
+    def members(self, rule: AssignmentRule) -> list[tuple]:
+        """The rule's candidate reps for this batch, in order, as (pk, rep, standing skip, has
+        load limits, Candidate): everything about them that does not move while the batch is
+        routed, worked out once per rule instead of once per lead. The Candidate (weight set)
+        is reused for every lead the rule picks for; _pick refreshes its load and score."""
         key = rule.pk or id(rule)
         cached = self._members.get(key)
         if cached is None:
             order, weights = _scope_for(rule, self)
-            members = []
+            cached = self._members[key] = []
             for pk in order:
                 rep = self.reps[pk]
                 limited = bool(rep.max_open_leads) or rep.daily_assign_quota is not None
-                members.append((pk, rep, weights.get(pk, rep.weight), self.standing_skip(pk), limited))
-            cached = self._members[key] = (members, weights)
+                cand = Candidate(rep, weights.get(pk, rep.weight), pk=pk)
+                cached.append((pk, rep, self.standing_skip(pk), limited, cand))
         return cached
 
     def standing_skip(self, pk: int) -> Skip | None:
@@ -641,12 +642,11 @@ def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], di
 
 
 def _candidate_row(cand: Candidate, skip, ctx: RoutingContext) -> dict:
-    row = {
-        "id": cand.pk,
-        "name": ctx.name(cand.rep),
-        "load": cand.load,
-        "cap": cand.rep.max_open_leads,
-    }
+    pk = cand.pk
+    name = ctx._names.get(pk)
+    if name is None:
+        name = ctx.name(cand.rep)
+    row = {"id": pk, "name": name, "load": cand.load, "cap": cand.rep.max_open_leads}
     if cand.score is not None:
         row["score"] = cand.score
     if cand.sample is not None:
@@ -662,7 +662,7 @@ def _candidate_row(cand: Candidate, skip, ctx: RoutingContext) -> dict:
 def _pick(
     rule: AssignmentRule, lead: Lead, ctx: RoutingContext, entry: dict, *, cursor_key: str
 ) -> Rep | None:
-    members, _weights = ctx.members(rule)
+    members = ctx.members(rule)
     options = rule.options if isinstance(rule.options, dict) else {}
     strategy = rule.strategy
     stats = {}
@@ -670,32 +670,34 @@ def _pick(
         order = [m[0] for m in members]
         stats = ctx.performance(("perf", rule.pk, tuple(order)), order, options)
     rows, eligible = [], []
-    skipped = Counter()
+    skipped: dict[str, int] = {}
     profile = strategy == Strategy.PROFILE_MATCH
     performer = strategy == Strategy.TOP_PERFORMER
     weighted = strategy == Strategy.WEIGHTED
     db_loads, load_delta, exclude = ctx._db_loads, ctx.load_delta, ctx.exclude
-    for pk, rep, weight, skip, limited in members:
-        load = db_loads.get(pk, 0) + load_delta.get(pk, 0)
-        cand = Candidate(rep, weight, load, pk=pk)
+    for pk, rep, skip, limited, cand in members:
+        load = cand.load = db_loads.get(pk, 0) + load_delta.get(pk, 0)
         if profile:
-            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=ctx.skills(rep))
+            skills = ctx._skills.get(pk) or ctx.skills(rep)
+            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=skills)
             cand.extra = {"skills": matched}
         elif performer:
             cand.score, cand.sample = stats.get(pk, (None, 0))
         if skip is None:
             if limited:
-                quota_used = ctx.assigned_24h(pk) if rep.daily_assign_quota is not None else 0
-                skip = rep_skip_load(rep=rep, load=load, assigned_24h=quota_used)
+                cap, quota = rep.max_open_leads, rep.daily_assign_quota
+                quota_used = ctx.assigned_24h(pk) if quota is not None else 0
+                if (cap and load >= cap) or (quota is not None and quota_used >= quota):
+                    skip = rep_skip_load(rep=rep, load=load, assigned_24h=quota_used)
             if skip is None and pk in exclude:
                 skip = SKIP_EXCLUDED
-            elif skip is None and weighted and weight <= 0:
+            elif skip is None and weighted and cand.weight <= 0:
                 skip = SKIP_WEIGHT_ZERO
         rows.append((cand, skip))
         if skip is None:
             eligible.append(cand)
         else:
-            skipped[skip.code] += 1
+            skipped[skip.code] = skipped.get(skip.code, 0) + 1
     entry["candidate_count"] = len(members)
     picked = None
     if eligible:
@@ -716,7 +718,7 @@ def _pick(
         shown = [r for r in rows if id(r) in kept]
         entry["more"] = len(rows) - len(shown)
     entry["candidates"] = [_candidate_row(c, s, ctx) for c, s in shown]
-    entry["skipped"] = dict(skipped)
+    entry["skipped"] = skipped
     if picked is None:
         return None
     entry["picked"] = picked.pk
