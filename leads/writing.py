@@ -29,7 +29,17 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.backends.utils import CursorWrapper
-from django.db.models import DateField, DateTimeField, Field, ForeignKey, Model
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    ForeignKey,
+    JSONField,
+    Model,
+    TextField,
+)
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import NOT_PROVIDED
 
@@ -65,12 +75,50 @@ def _column_converter(field: Field, connection) -> Callable[[list, int], None]:
         plain = str
     elif internal in _PLAIN_INT and plain_prep:
         plain = int
+    elif (
+        isinstance(field, BooleanField)
+        and plain_prep
+        and type(field).get_db_prep_value is Field.get_db_prep_value
+        and type(field).get_prep_value is BooleanField.get_prep_value
+    ):
+        plain = bool  # to_python(True) is True: a bool saves as itself
+    if plain is str and _keeps_str_subclasses(field):
+
+        def convert(rows, i):
+            # A str subclass (a TextChoices member such as Lead.Status.NEW) comes back from
+            # CharField/TextField.get_prep_value as the very same object: nothing to convert.
+            for row in rows:
+                value = row[i]
+                if value is not None and type(value) is not str and not isinstance(value, str):
+                    row[i] = _checked(prep(value, connection))
+
+        return convert
     if plain is not None:
 
         def convert(rows, i):
             for row in rows:
                 value = row[i]
                 if value is not None and type(value) is not plain:
+                    row[i] = _checked(prep(value, connection))
+
+        return convert
+    if (
+        isinstance(field, JSONField)
+        and type(field).get_db_prep_save is JSONField.get_db_prep_save
+        and type(field).get_db_prep_value is JSONField.get_db_prep_value
+        and type(field).get_prep_value is Field.get_prep_value
+    ):
+        adapt, encoder = connection.ops.adapt_json_value, field.encoder
+
+        def convert(rows, i):
+            # A dict or list is what JSONField.get_db_prep_save hands to adapt_json_value
+            # unchanged (it is neither None, an expression nor a lazy string).
+            for row in rows:
+                value = row[i]
+                kind = type(value)
+                if kind is dict or kind is list:
+                    row[i] = adapt(value, encoder)
+                else:
                     row[i] = _checked(prep(value, connection))
 
         return convert
@@ -94,6 +142,16 @@ def _column_converter(field: Field, connection) -> Callable[[list, int], None]:
             row[i] = _checked(prep(row[i], connection))
 
     return convert
+
+
+def _keeps_str_subclasses(field: Field) -> bool:
+    """Whether the field's get_prep_value returns any str (subclasses included) unchanged:
+    true of CharField and TextField, whose to_python returns a str as it is."""
+    kind = type(field)
+    return any(
+        kind.get_prep_value is base.get_prep_value and kind.to_python is base.to_python
+        for base in (CharField, TextField)
+    )
 
 
 def _checked(value: Any) -> Any:
