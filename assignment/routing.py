@@ -316,7 +316,12 @@ class RoutingContext:
             f"WHERE {q(meta.pk.column)} = %s"
         )
         with conn.cursor() as db:
-            db.executemany(sql, params)
+            # psycopg runs executemany in pipeline mode, which costs more than it saves for
+            # the single lead's one cursor.
+            if len(params) == 1:
+                db.execute(sql, params[0])
+            else:
+                db.executemany(sql, params)
 
     def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
         """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the

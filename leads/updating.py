@@ -8,8 +8,9 @@ time on PostgreSQL), and which Django compiles and quotes into the SQL text on t
 
 - PostgreSQL: `UPDATE … SET shared = %s, own = v.own FROM unnest(%b::type[], …) AS v(id, own…)
   WHERE id = v.id`: one array per varying column, bound on the server, joined by hash.
-- SQLite: the same UPDATE as one prepared statement run per row (executemany), which SQLite
-  does in C at a few microseconds a row.
+- SQLite: the CASE as plain SQL, without the ORM's expression building (measured: faster than
+  one prepared UPDATE per row through executemany, 29 vs 42 µs a lead).
+- One row: a plain UPDATE.
 
 Values are converted exactly as Django would (the field's `get_db_prep_save`), through the same
 per-column converters as leads.writing's INSERTs.
@@ -72,13 +73,20 @@ def rows_update_setwise(objs: Sequence[Model], fields: Sequence[str], *, using: 
         return _update_case(connection, table, pk, common, shared[0], varying, own)
     sets = ", ".join(f"{qn(f.column)} = %s" for f in [*common, *varying])
     sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"
-    params = [(*shared[0], *row[1:], row[0]) for row in own]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
+        cursor.execute(sql, [*shared[0], *own[0][1:], own[0][0]])
+        return cursor.rowcount
 
 
 def _update_case(connection, table, pk, common, shared, varying, own) -> int:
+    # Each row takes an id and a WHEN pair per varying column: stay within the backend's limit.
+    limit = connection.features.max_query_params or 999
+    per_statement = max(1, (limit - len(shared)) // (2 * len(varying) + 1))
+    if len(own) > per_statement:
+        return sum(
+            _update_case(connection, table, pk, common, shared, varying, own[start : start + per_statement])
+            for start in range(0, len(own), per_statement)
+        )
     qn = connection.ops.quote_name
     sets = [f"{qn(f.column)} = %s" for f in common]
     params: list[Any] = list(shared)

@@ -73,3 +73,21 @@ def test_a_batch_where_some_values_are_empty_keeps_each_rows_own(rep_a):
         assert stored.pool_team_id == (team.pk if i % 2 else None)
         assert stored.pool_reason == ("recall" if i % 2 else "")
         assert stored.pooled_at == now
+
+
+@pytest.mark.django_db
+def test_a_batch_larger_than_the_backends_parameter_limit_is_written_whole(monkeypatch):
+    reps = [RepFactory(team=TeamFactory(name=f"t{i}")) for i in range(3)]
+    leads = LeadFactory.create_batch(9, status="pooled")
+    monkeypatch.setattr(connection.features, "max_query_params", 12)
+
+    leads_transition_bulk(
+        [
+            TransitionRequest(lead=lead, status="assigned", owner=reps[i % 3], kind="route", reason="r")
+            for i, lead in enumerate(leads)
+        ]
+    )
+
+    for i, lead in enumerate(leads):
+        stored = Lead.objects.get(pk=lead.pk)
+        assert (stored.owner_id, stored.team_id) == (reps[i % 3].pk, reps[i % 3].team_id)
