@@ -62,11 +62,15 @@ def band_action(tier: str, *, bands: Iterable[ScoreBand]) -> str:
 
 
 def score_tier(score: int, *, bands: Iterable[ScoreBand]) -> str:
-    """The highest band whose threshold the score reaches; low when no band is defined."""
-    for band in sorted(bands, key=lambda b: -b.min_score):
-        if score >= band.min_score:
-            return band.tier
-    return Tier.LOW
+    """The highest band whose threshold the score reaches; low when no band is defined.
+
+    One pass instead of sorting the bands for every lead; of two bands with the same
+    threshold the first listed wins, as it did after a (stable) sort."""
+    best: ScoreBand | None = None
+    for band in bands:
+        if score >= band.min_score and (best is None or band.min_score > best.min_score):
+            best = band
+    return best.tier if best is not None else Tier.LOW
 
 
 def _field_value(lead: Lead, field: str) -> Any:
@@ -244,8 +248,9 @@ def lead_score(
     matched = memo.matched(lead) if memo is not None and memo.rules is rules else None
 
     breakdown: Breakdown = []
+    explicit = ScoringRule.Kind.EXPLICIT
     for position, rule in enumerate(rules):
-        if rule.kind == ScoringRule.Kind.EXPLICIT:
+        if rule.kind == explicit:
             if rule.field and (
                 matched[position] if matched is not None else explicit_rule_matches(rule, lead)
             ):
@@ -255,7 +260,9 @@ def lead_score(
             continue
         if not rule.activity_kind:
             continue
-        times = by_kind.get(rule.activity_kind, [])
+        times = by_kind.get(rule.activity_kind)
+        if not times:  # nothing to count (a new lead has no activities at all)
+            continue
         if rule.decay_days:
             since = now - timedelta(days=rule.decay_days)
             times = [t for t in times if t >= since]

@@ -110,3 +110,21 @@ def test_rows_insert_sets_ascending_keys_on_the_right_instances_and_logs_one_que
     assert [e.lead_id for e in LeadEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")] == keys
     # the next ordinary INSERT continues after the keys the writer drew
     assert Lead.objects.create(source=source, status="pooled", created_at=timezone.now()).pk > keys[-1]
+
+
+@pytest.mark.parametrize("score", [-5, 0, 49, 50, 79, 80, 200])
+def test_score_tier_picks_what_the_sorted_bands_picked(score):
+    from leads.models import ScoreBand
+    from leads.scoring import score_tier
+
+    bands = [
+        ScoreBand(tier="medium", min_score=50),
+        ScoreBand(tier="high", min_score=80),
+        ScoreBand(tier="low", min_score=0),
+        ScoreBand(tier="high", min_score=50),  # same threshold as an earlier band: never chosen
+    ]
+    expected = next(
+        (b.tier for b in sorted(bands, key=lambda b: -b.min_score) if score >= b.min_score), "low"
+    )
+    assert score_tier(score, bands=bands) == expected
+    assert score_tier(score, bands=iter(bands)) == expected
