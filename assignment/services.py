@@ -28,6 +28,7 @@ from assignment.routing import (
     lead_decide,
 )
 from assignment.selectors import leads_manageable_by
+from crm.collection import gc_paused
 from crm.models import Rep, Team
 from crm.rules import user_is_manager
 from crm.services import notifications_send
@@ -130,10 +131,33 @@ def leads_route_bulk(
     through the waist's leads_create_bulk: one INSERT instead of an INSERT and an UPDATE.
     """
 
-    now = now or timezone.now()
     leads = list(leads)
     if not leads:
         return []
+    with gc_paused(len(leads) >= PRELOAD_FROM):
+        return _route_many(
+            leads,
+            trigger=trigger,
+            now=now or timezone.now(),
+            actor=actor,
+            reason=reason,
+            context=context,
+            exclude_previous=exclude_previous,
+            kind=kind,
+        )
+
+
+def _route_many(
+    leads: list[Lead],
+    *,
+    trigger: str,
+    now: datetime,
+    actor,
+    reason: str,
+    context: RoutingContext | None,
+    exclude_previous: bool | None,
+    kind: str,
+) -> list[RoutingDecision]:
     ctx = context or RoutingContext(trigger=trigger, now=now)
     ctx.mutex_acquire()
     if len(leads) >= PRELOAD_FROM:

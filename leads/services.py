@@ -14,11 +14,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from crm.collection import gc_paused
 from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
 from leads.updating import rows_update_setwise
 from leads.writing import rows_insert
+
+# Bulk calls of this size and more run with the cyclic garbage collector paused (crm.collection).
+BULK_GC_PAUSE_FROM = 100
 
 # The clock columns the life-cycle layer owns (its hook sets them inside the waist's UPDATE).
 CLOCK_FIELDS = (
@@ -339,7 +343,7 @@ def leads_transition_bulk(
     for req in requests:
         _check_state(req.status, req.owner)
         _fields_check(req.fields)
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), gc_paused(len(requests) >= BULK_GC_PAUSE_FROM):
         return _transition_many(
             requests, actor=actor, now=now, expect_status=expect_status, batch_size=batch_size
         )
@@ -398,7 +402,7 @@ def leads_create_bulk(
             raise TransitionError("leads_create_bulk takes unsaved Lead instances")
         _check_state(req.status, req.owner)
         _fields_check(req.fields)
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), gc_paused(len(requests) >= BULK_GC_PAUSE_FROM):
         return _create_many(requests, actor=actor, now=now, batch_size=batch_size)
 
 
