@@ -108,6 +108,10 @@ def text_clean(value: object) -> str:
 
 
 def _text_clean(text: str) -> str:
+    if text.isprintable() and "  " not in text:
+        # Nothing to drop or fold: a printable text holds no control byte, no U+3000 and no
+        # whitespace but the plain space (tested over every code point), so only the ends go.
+        return text.strip()
     text = _CONTROL.sub("", text).replace("\u3000", " ")
     return _SPACES.sub(" ", text).strip()
 

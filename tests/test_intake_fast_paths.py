@@ -128,3 +128,28 @@ def test_score_tier_picks_what_the_sorted_bands_picked(score):
     )
     assert score_tier(score, bands=bands) == expected
     assert score_tier(score, bands=iter(bands)) == expected
+
+
+def test_printable_text_has_nothing_for_text_clean_to_drop_or_fold():
+    """The premise of _text_clean's shortcut, over every code point."""
+    import re
+
+    from leads.normalize import _CONTROL
+
+    spaces = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        if char != " " and char.isprintable():
+            assert not spaces.match(char) and not _CONTROL.match(char) and char != "\u3000", hex(code)
+
+
+@pytest.mark.parametrize(
+    "raw", ["  a  b ", "a\u3000b", "x\x00y", "tab\there", " 客户 0 ", "line\nbreak", "\xa0nbsp\xa0", "ok"]
+)
+def test_text_clean_shortcut_equals_the_full_cleaning(raw):
+    import re
+
+    from leads.normalize import _CONTROL, _text_clean
+
+    full = re.sub(r"\s+", " ", _CONTROL.sub("", raw).replace("\u3000", " ")).strip()
+    assert _text_clean(raw) == full
