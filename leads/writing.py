@@ -239,7 +239,8 @@ def rows_insert(objs: Sequence[Model], *, keep: Iterable[str] = (), using: str |
 
 def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | None = None) -> int:
     """UPDATE the named fields of stored instances, each row with its own values: one statement
-    run for all rows (executemany), where bulk_update builds a CASE per column. Like
+    run for all rows (executemany; on PostgreSQL one UPDATE … FROM unnest), where bulk_update
+    builds a CASE per column. Like
     bulk_update, no auto_now stamping: pass the field and set its value. Returns the row count."""
     objs = list(objs)
     if not objs:
@@ -262,12 +263,40 @@ def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | No
             _column_converter(f, connection)(rows, i)
     except _Unsupported:
         return model._default_manager.using(using).bulk_update(objs, [f.name for f in targets])
+    if connection.vendor == "postgresql" and len(rows) > 1 and len({row[-1] for row in rows}) == len(rows):
+        _pg_update_unnest(connection, meta, targets, rows)
+        return len(rows)
     qn = connection.ops.quote_name
     sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
     sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(meta.pk.column)} = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
     return len(rows)
+
+
+def _pg_update_unnest(connection, meta, targets: list[Field], rows: list[list]) -> None:
+    """Rows with distinct keys in one `UPDATE … FROM unnest(%b::type[], …) AS v WHERE id = v.id`:
+    one server-bound array per column, where executemany runs one UPDATE per row (pipelined,
+    but each planned and executed on its own: ~140 µs a row for intake's merged leads)."""
+    import psycopg
+
+    qn = connection.ops.quote_name
+    table, pk = qn(meta.db_table), qn(meta.pk.column)
+    # Types without their modifiers, as for the INSERT: the column's own type checks the value.
+    types = [*(f.db_type(connection).split("(")[0] for f in targets), meta.pk.db_type(connection)]
+    arrays = ", ".join(f"%b::{name}[]" for name in types)
+    names = ", ".join([*(f"_v{i}" for i in range(len(targets))), "_pk"])
+    sets = ", ".join(f"{qn(f.column)} = v._v{i}" for i, f in enumerate(targets))
+    sql = f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({names}) WHERE {table}.{pk} = v._pk"
+    params = [list(column) for column in zip(*rows, strict=True)]
+    connection.ensure_connection()
+    started = time.monotonic()
+    with CursorWrapper(psycopg.Cursor(connection.connection), connection) as cursor:
+        cursor.execute(sql, params)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"}
+        )
 
 
 def _insert_returning(connection, model, fields, columns, rows) -> list[Any]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leads.dedup import OneOf, dedup_index_load
 from leads.forms import LeadIntakeForm, _field_plan, form_errors
-from leads.models import Lead, LeadEvent
+from leads.models import Lead, LeadEvent, Tier
 from leads.writing import rows_insert
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +153,28 @@ def test_text_clean_shortcut_equals_the_full_cleaning(raw):
 
     full = re.sub(r"\s+", " ", _CONTROL.sub("", raw).replace("\u3000", " ")).strip()
     assert _text_clean(raw) == full
+
+
+def test_rows_update_writes_each_rows_values_in_one_logged_query(source):
+    from decimal import Decimal
+
+    from leads.writing import rows_update
+
+    leads = [_lead(source, name=str(i)) for i in range(5)]
+    for i, lead in enumerate(leads):
+        lead.name = "改" * (i + 1)
+        lead.extra = {"i": i, "嵌套": [None, True]} if i % 2 else {}
+        lead.budget = Decimal(i) / 4 if i else None
+        lead.tier = Tier.MEDIUM if i == 3 else "high"  # a str subclass too
+
+    with CaptureQueriesContext(connection) as queries:
+        assert rows_update(leads, ["name", "extra", "budget", "tier"]) == 5
+
+    assert len(queries) == 1
+    stored = {pk: rest for pk, *rest in Lead.objects.values_list("pk", "name", "extra", "budget", "tier")}
+    assert stored == {lead.pk: [lead.name, lead.extra, lead.budget, str(lead.tier)] for lead in leads}
+
+    twice = [Lead.objects.get(pk=leads[0].pk), Lead.objects.get(pk=leads[0].pk)]
+    twice[0].name, twice[1].name = "first", "second"
+    rows_update(twice, ["name"])  # the same row twice: the last value wins, as one by one
+    assert Lead.objects.get(pk=leads[0].pk).name == "second"
