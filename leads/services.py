@@ -150,20 +150,29 @@ def _event(
     data: dict | None,
     now: datetime,
 ) -> LeadEvent:
-    return model_new(
+    event = model_new(
         LeadEvent,
-        lead=lead,
+        lead_id=lead.pk,
         kind=kind,
         from_owner_id=from_owner_id,
         to_owner_id=lead.owner_id,
         from_status=from_status,
         to_status=lead.status,
-        actor=actor,
-        rule=rule,
+        actor_id=actor.pk if actor is not None else None,
+        rule_id=rule.pk if rule is not None else None,
         reason=reason[:500],
         data=data or {},
         at=now,
     )
+    # The related objects are cached as the descriptors would cache them, without their
+    # per-assignment checks (a tenth of a bulk transition's in-memory work).
+    cached = event._state.fields_cache
+    cached["lead"] = lead
+    if actor is not None:
+        cached["actor"] = actor
+    if rule is not None:
+        cached["rule"] = rule
+    return event
 
 
 def lead_transition(

@@ -208,20 +208,48 @@ def lead_clocks_on_transition(
 ) -> list[str]:
     """The transition hook (registered in LifecycleConfig.ready): set the clocks in place and
     return the names of the columns it changed, for the waist's UPDATE."""
-    values = clocks_for_transition(
-        lead,
-        from_status=from_status,
-        from_owner_id=from_owner_id,
-        now=now,
-        cache=cache,
-        kind=context.get("kind"),
-    )
+    kind = context.get("kind")
+    key = _fresh_holding_key(lead, from_status=from_status, from_owner_id=from_owner_id, now=now, kind=kind)
+    values = cache.get(key) if key is not None else None
+    if values is None:
+        values = clocks_for_transition(
+            lead, from_status=from_status, from_owner_id=from_owner_id, now=now, cache=cache, kind=kind
+        )
+        if key is not None:
+            cache[key] = values  # read-only from here on: shared by every lead with this key
     changed = []
     for name, value in values.items():
         if getattr(lead, name) != value:
             setattr(lead, name, value)
             changed.append(name)
     return changed
+
+
+_FRESH_FROM = frozenset({Lead.Status.NEW, Lead.Status.NURTURING, Lead.Status.POOLED})
+
+
+def _fresh_holding_key(
+    lead: Lead, *, from_status: str, from_owner_id: int | None, now: datetime, kind: str | None
+) -> tuple | None:
+    """For the commonest transition — a lead routed to a rep from intake, nurturing or the pool,
+    not claimed — everything clocks_for_transition reads of the lead is in this key: the policy
+    (lead type, the new holder's level, the source's heat), the stage extension (lead type,
+    stage) and `now`. A bulk call computes the clocks once per key instead of once per lead.
+    None for every other transition (resumed silence, claims, pooling ...): computed each time."""
+    if (
+        lead.status != Lead.Status.ASSIGNED
+        or from_status not in _FRESH_FROM
+        or lead.owner_id is None
+        or lead.owner_id == from_owner_id
+        or kind == "claim"
+        or lead.claim_due is not None
+    ):
+        return None
+    if Lead.owner.is_cached(lead):
+        level = lead.owner.level
+    else:
+        return None  # the level would cost a lookup: not worth a key
+    return ("fresh_holding", from_status, lead.lead_type_id, level, lead.source_id, lead.stage_id, now)
 
 
 def clocks_rebased(lead: Lead, *, now: datetime, cache: dict, entered_at: datetime | None) -> dict[str, Any]:
