@@ -27,10 +27,14 @@ class Command(BaseCommand):
         # An import allocates millions of short-lived objects, so the cyclic garbage collector
         # runs often, and each full pass walked again the ~80k objects Django's start-up left
         # (settings, apps, models, translations), alive until the process ends. Moving those to
-        # the permanent generation (what gc.freeze() is for) halves the time spent collecting:
-        # 0.43 s -> 0.22 s of a 20k-row import. Once per process (call_command in tests).
+        # the permanent generation (what gc.freeze() is for) and collecting the youngest
+        # generation every 10,000 allocations instead of 700 (almost everything an import
+        # allocates dies by reference counting, not in the collector) cut the time spent
+        # collecting from 0.43 s to 0.14 s of a 20k-row import, for ~2% more peak memory.
+        # Once per process (tests call the command again and again).
         if gc.get_freeze_count() == 0:
             gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
         try:
             source_obj = Source.objects.get(code=source)
         except Source.DoesNotExist as exc:
