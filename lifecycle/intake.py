@@ -32,7 +32,7 @@ from leads.services import (
     leads_create_bulk,
     leads_transition_bulk,
 )
-from leads.writing import rows_update
+from leads.writing import rows_insert, rows_update
 from lifecycle.services import activity_effects_apply
 
 NURTURE_ACTIONS = (ScoreBand.Action.NURTURE, ScoreBand.Action.LONG_NURTURE)
@@ -422,9 +422,11 @@ def _batch_intake(
 
 def _merges_record(merges: list[_Candidate], *, now: datetime, actor) -> list[Activity]:
     """The "came in again" activity and the "merged" event of each merged row."""
-    came_again = Activity.objects.bulk_create(
+    # Through the lean writer, as the leads and events are (what bulk_create would store).
+    came_again = rows_insert(
         [
-            Activity(
+            model_new(
+                Activity,
                 lead=c.lead,
                 kind=Activity.Kind.CAME_AGAIN,
                 actor=Activity.Actor.CUSTOMER,
@@ -434,8 +436,7 @@ def _merges_record(merges: list[_Candidate], *, now: datetime, actor) -> list[Ac
                 data={"row": c.row_number, "filled": c.changed},
             )
             for c in merges
-        ],
-        batch_size=500,
+        ]
     )
     lead_events_record_bulk(
         [
