@@ -18,8 +18,7 @@ from crm.collection import gc_paused
 from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
-from leads.updating import rows_update_setwise
-from leads.writing import rows_insert
+from leads.writing import rows_insert, rows_update
 
 # Bulk calls of this size and more run with the cyclic garbage collector paused (crm.collection).
 BULK_GC_PAUSE_FROM = 100
@@ -516,9 +515,9 @@ def _pk(lead: Lead | int) -> int:
 def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> None:
     """Write the union of changed fields for every row (each row carries its own current value
     for fields it did not change, so the union is safe), one set-wise UPDATE per batch: shared
-    values set once, the few varying ones (owner, team) per row (see leads.updating)."""
+    values set once, the few varying ones (owner, team) per row (see leads.writing)."""
     for start in range(0, len(rows), batch_size):
-        rows_update_setwise(rows[start : start + batch_size], fields)
+        rows_update(rows[start : start + batch_size], fields)
 
 
 def lead_event_record(
