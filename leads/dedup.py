@@ -82,7 +82,8 @@ def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
     if emails:
         condition |= Q(OneOf(F("email_normalized"), emails))
     for source_id, ids in externals.items():
-        condition |= Q(source_id=source_id) & Q(OneOf(F("external_id"), ids))
+        # The non-empty test repeats the partial index's condition, so both planners use it.
+        condition |= Q(source_id=source_id) & ~Q(external_id="") & Q(OneOf(F("external_id"), ids))
     if not condition:
         return index
     # Oldest first, sorted here rather than by the query: with ORDER BY id SQLite walks the

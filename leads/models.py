@@ -188,7 +188,13 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status", "-id"], name="lead_owner_status_id"),
             models.Index(fields=["phone_normalized"], name="lead_phone_norm"),
             models.Index(fields=["email_normalized"], name="lead_email_norm"),
-            models.Index(fields=["source", "external_id"], name="lead_source_external"),
+            # Only leads that carry a source's own id: most have none, and an index full of
+            # empty ids made SQLite's planner (from its statistics) scan the table instead.
+            models.Index(
+                fields=["source", "external_id"],
+                name="lead_source_external",
+                condition=~models.Q(external_id=""),
+            ),
             models.Index(fields=["first_contact_due"], name="lead_first_contact_due"),
             models.Index(fields=["progress_due"], name="lead_progress_due"),
             models.Index(fields=["claim_due"], name="lead_claim_due"),
