@@ -171,11 +171,32 @@ class RoutingContext:
             self._teams = {t.pk: t for t in Team.objects.order_by("tier", "name", "pk")}
         return self._teams
 
-    def _loads_fetch(self, ids: list[int], *, counted: dict[int, int]) -> None:
-        """Remember the open leads of the reps `ids`, which the rep query counted (see
-        _open_leads), and load assignments in the last 24 h for those with a daily quota."""
+    @property
+    def counts_with_reps(self) -> bool:
+        """Whether the rep query may count open leads itself (one statement instead of two).
+
+        Not when it also locks the reps on a database with row locks: under READ COMMITTED a
+        locking SELECT that waited for a rep row (a claim holding it) re-checks that row when
+        the lock comes, but a count in the same statement keeps the snapshot taken before the
+        wait, and would miss the lead the claim just gave that rep. A count in a statement of
+        its own, after the lock, sees it; capacity is a hard cap."""
+        if not self.lock:
+            return True
+        return not connections[Rep.objects.db].features.has_select_for_update
+
+    def _loads_fetch(self, ids: list[int], *, counted: dict[int, int] | None) -> None:
+        """Remember the open leads of the reps `ids` — counted by the rep query itself, or now,
+        after it locked them (see counts_with_reps) — and load assignments in the last 24 h
+        for those with a daily quota."""
         if not ids:
             return
+        if counted is None:
+            counted = dict(
+                Lead.objects.filter(owner_id__in=ids, status__in=open_lead_statuses())
+                .values("owner_id")
+                .annotate(n=Count("id"))
+                .values_list("owner_id", "n")
+            )
         for pk in ids:
             self._db_loads[pk] = counted.get(pk, 0)
         quota_ids = [pk for pk in ids if self.reps[pk].daily_assign_quota is not None]
@@ -196,6 +217,25 @@ class RoutingContext:
             for pk in quota_ids:
                 self._db_24h[pk] = counts.get(pk, 0)
 
+    def _reps_load(self, qs) -> list[int]:
+        """Load (and lock) the reps of `qs` in rep-id order with their open leads and quotas;
+        returns their ids. Reps already loaded in this batch keep their first reading."""
+        counts = self.counts_with_reps
+        if counts:
+            qs = qs.annotate(routing_load=_open_leads())
+        if self.lock:
+            qs = qs.select_for_update(no_key=True, of=("self",))
+        ids, fresh, counted = [], [], {}
+        for rep in qs.order_by("pk"):
+            ids.append(rep.pk)
+            if rep.pk not in self.reps:
+                self.reps[rep.pk] = rep
+                fresh.append(rep.pk)
+                if counts:
+                    counted[rep.pk] = rep.routing_load
+        self._loads_fetch(fresh, counted=counted if counts else None)
+        return ids
+
     def load(self, rep_id: int) -> int:
         return self._db_loads.get(rep_id, 0) + self.load_delta[rep_id]
 
@@ -209,20 +249,8 @@ class RoutingContext:
             return
         target_ids = {t.rep_id for rule in self.rules for t in _rule_targets(rule)}
         target_ids |= {rule.default_owner_id for rule in self.rules if rule.default_owner_id}
-        qs = (
-            Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids))
-            .select_related("user")
-            .annotate(routing_load=_open_leads())
-        )
-        if self.lock:
-            qs = qs.select_for_update(no_key=True, of=("self",))
-        fresh, counted = [], {}
-        for rep in qs.order_by("pk"):
-            if rep.pk not in self.reps:
-                self.reps[rep.pk] = rep
-                fresh.append(rep.pk)
-                counted[rep.pk] = rep.routing_load
-        self._loads_fetch(fresh, counted=counted)
+        qs = Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)).select_related("user")
+        self._reps_load(qs)
         keys = [self.cursor_key(rule) for rule in self.rules if rule.strategy in PICKING]
         missing = [key for key in keys if key not in self._cursors]
         if missing:
@@ -245,24 +273,7 @@ class RoutingContext:
             if self.preloaded:
                 self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
                 return self._scopes[key]
-            # The reps come with their open-lead counts: one statement instead of two.
-            qs = (
-                Rep.objects.filter(q)
-                .select_related("user")
-                .annotate(routing_load=_open_leads())
-                .order_by("pk")
-            )
-            if self.lock:
-                qs = qs.select_for_update(no_key=True, of=("self",))
-            ids, fresh, counted = [], [], {}
-            for rep in qs:
-                ids.append(rep.pk)
-                if rep.pk not in self.reps:
-                    self.reps[rep.pk] = rep
-                    fresh.append(rep.pk)
-                    counted[rep.pk] = rep.routing_load
-            self._loads_fetch(fresh, counted=counted)
-            self._scopes[key] = ids
+            self._scopes[key] = self._reps_load(Rep.objects.filter(q).select_related("user"))
         return self._scopes[key]
 
     def cursor_state(self, key: str) -> dict:

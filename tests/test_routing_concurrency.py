@@ -18,6 +18,7 @@ from tests.factories import (
     RuleSetFactory,
     SourceFactory,
     TeamFactory,
+    lead_assigned_to,
 )
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -76,4 +77,52 @@ def test_concurrent_intakes_never_exceed_capacity():
     counts = Counter(Lead.objects.filter(pk__in=ids, status="assigned").values_list("owner_id", flat=True))
     assert counts == {r.pk: 5 for r in reps}
     assert Lead.objects.filter(pk__in=ids, status="pooled").count() == 48 - 20
+    assert list(invariants_violations()) == []
+
+
+def test_routing_that_waited_for_a_claim_counts_the_claimed_lead():
+    """A claim holds the rep's row while it gives the rep a lead; routing waits for that row and
+    must then count the claimed lead: the rep's last free place is taken, so routing pools."""
+    from django.db import transaction
+
+    from assignment.services import lead_claim
+
+    (rep,) = _world(reps=1, cap=2)
+    source = SourceFactory()
+    lead_assigned_to(rep, source=source)  # one place left
+    pooled = LeadFactory(status="pooled", source=source)
+    fresh = LeadFactory(status="new", source=source)
+    claim_holds_rep = threading.Event()
+    errors = []
+
+    def claim():
+        try:
+            with transaction.atomic():
+                assert lead_claim(lead=pooled, rep=rep).ok
+                claim_holds_rep.set()
+                threading.Event().wait(1.0)  # routing queues behind the rep lock meanwhile
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+            claim_holds_rep.set()
+        finally:
+            connection.close()
+
+    def route():
+        try:
+            claim_holds_rep.wait(10)
+            lead_route(lead=Lead.objects.get(pk=fresh.pk))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim), threading.Thread(target=route)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert Lead.objects.filter(owner=rep, status="assigned").count() == 2
+    assert Lead.objects.get(pk=fresh.pk).status == "pooled"
     assert list(invariants_violations()) == []
