@@ -332,17 +332,41 @@ def _update_case(connection, table, pk, shared, varying, own) -> None:
             cursor.execute(sql, params)
 
 
+def _bare_type(field: Field, connection) -> str:
+    """The column's type without its modifiers (varchar, not varchar(100)), as Django's own
+    UNNEST casts: an explicit cast to varchar(100) would truncate silently where the write must
+    fail; the column's own type checks lengths and precision on the way in."""
+    return field.db_type(connection).split("(")[0]
+
+
+def _pg_execute_bound(connection, sql: str, params: list, *, rows: int, fetch: bool = False) -> list:
+    """Run one statement with its parameters bound on the server (Django's client-side binding
+    would quote every array element, JSON documents included, into the SQL text), inside Django's
+    wrapper (execute_wrappers, broken-transaction check, error mapping) but not the debug
+    wrapper, which renders the SQL with client binding: the statement logs itself instead, as
+    one query for `rows` rows. Returns the fetched rows when `fetch`."""
+    import psycopg
+
+    connection.ensure_connection()
+    started = time.monotonic()
+    with CursorWrapper(psycopg.Cursor(connection.connection), connection) as cursor:
+        cursor.execute(sql, params)
+        result = cursor.fetchall() if fetch else []
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return result
+
+
 def _pg_update_unnest(connection, meta, shared, varying, own) -> None:
     """`UPDATE … FROM unnest(%b::type[], …) AS v WHERE id = v.id`: one server-bound array per
     varying column, where executemany runs one UPDATE per row (pipelined, but each planned and
     executed on its own: ~140 µs a row for intake's merged leads) and an ORM CASE compares every
     row with every key."""
-    import psycopg
-
     qn = connection.ops.quote_name
     table, pk = qn(meta.db_table), qn(meta.pk.column)
-    # Types without their modifiers, as for the INSERT: the column's own type checks the value.
-    types = [meta.pk.rel_db_type(connection), *(f.db_type(connection).split("(")[0] for f in varying)]
+    types = [meta.pk.rel_db_type(connection), *(_bare_type(f, connection) for f in varying)]
     arrays = ", ".join(f"%b::{name}[]" for name in types)
     names = ", ".join(["_pk", *(f"_v{i}" for i in range(len(varying)))])
     sets = [f"{qn(f.column)} = %s" for f, _ in shared]
@@ -351,16 +375,7 @@ def _pg_update_unnest(connection, meta, shared, varying, own) -> None:
         f"UPDATE {table} SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) WHERE {table}.{pk} = v._pk"
     )
     params = [*(value for _, value in shared), *(list(column) for column in zip(*own, strict=True))]
-    connection.ensure_connection()
-    started = time.monotonic()
-    # Server-side binding, inside Django's wrapper for error mapping and the broken-transaction
-    # check; not the debug wrapper, which renders the SQL with client binding.
-    with CursorWrapper(psycopg.Cursor(connection.connection), connection) as cursor:
-        cursor.execute(sql, params)
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {len(own)} rows", "time": f"{time.monotonic() - started:.3f}"}
-        )
+    _pg_execute_bound(connection, sql, params, rows=len(own))
 
 
 def _insert_returning(connection, model, fields, columns, rows) -> list[Any]:
@@ -395,8 +410,7 @@ def _pg_copy(connection, model, fields, rows) -> list[Any]:
     pk = meta.pk
     table = qn(meta.db_table)
     columns = [pk.column, *(f.column for f in fields)]
-    # Types without their modifiers: the server checks lengths and precision on the way in.
-    types = [f.db_type(connection).split("(")[0] for f in (pk, *fields)]
+    types = [_bare_type(f, connection) for f in (pk, *fields)]
     copy_sql = f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN (FORMAT BINARY)"
     connection.ensure_connection()
     started = time.monotonic()
@@ -431,29 +445,15 @@ def _pg_insert_unnest(connection, model, fields, rows) -> list[Any]:
     """One `INSERT … SELECT * FROM unnest(%s::type[], …) RETURNING id`: one array parameter
     per column, bound on the server (Django's client-side binding would quote every value,
     JSON documents included, into the SQL text), whatever the number of rows."""
-    import psycopg
-
     qn = connection.ops.quote_name
     meta = model._meta
-    # Types without their modifiers, as Django's own UNNEST does: an explicit cast to
-    # varchar(100) would truncate silently where the INSERT must fail.
-    arrays = ", ".join(f"%b::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+    arrays = ", ".join(f"%b::{_bare_type(f, connection)}[]" for f in fields)
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"SELECT * FROM unnest({arrays}) RETURNING {qn(meta.pk.column)}"
     )
     params = [list(column) for column in zip(*rows, strict=True)]
-    connection.ensure_connection()
-    started = time.monotonic()
-    # Django's wrapper (execute_wrappers, broken-transaction check, error mapping) around a
-    # server-binding cursor; not the debug wrapper, which renders the SQL with client binding.
-    with CursorWrapper(psycopg.Cursor(connection.connection), connection) as cursor:
-        cursor.execute(sql, params)
-        ids = [r[0] for r in cursor.fetchall()]
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"}
-        )
+    ids = [r[0] for r in _pg_execute_bound(connection, sql, params, rows=len(rows), fetch=True)]
     if len(ids) != len(rows):
         raise RuntimeError(f"INSERT returned {len(ids)} keys for {len(rows)} rows")
     return ids
