@@ -260,27 +260,32 @@ def _transition_one(
 
 
 def _refresh_from(target: Lead, source: Lead) -> None:
-    """Give the caller's instance the locked row's values. Copied through __dict__ (a setattr
-    per column was a tenth of a bulk transition); a foreign key whose value changed drops the
-    caller's cached object, as the attribute's descriptor would, and the row's cached objects
-    (the new owner) are handed over."""
+    """Give the caller's instance the locked row's values (see _values_load) and the row's
+    cached objects (the new owner)."""
     if target is source:
         return
-    attnames, foreign = _lead_columns()
-    values, current = source.__dict__, target.__dict__
-    cache = target._state.fields_cache
-    for _at, attname, name in foreign:
-        if current.get(attname) != values.get(attname):
+    attnames = _lead_columns()[0]
+    values = source.__dict__
+    _values_load(target, {a: values[a] for a in attnames if a in values})
+    target._state.fields_cache.update(source._state.fields_cache)
+
+
+def _values_load(target: Lead, values: dict[str, Any]) -> None:
+    """Set column values (by attribute name) on an instance through its __dict__ (a setattr
+    per column was a tenth of a bulk transition); a foreign key whose value changes drops the
+    instance's cached object, as its descriptor would."""
+    current, cache = target.__dict__, target._state.fields_cache
+    for attname, name in _lead_columns()[1]:
+        if attname in values and current.get(attname) != values[attname]:
             cache.pop(name, None)
-    cache.update(source._state.fields_cache)
-    current.update({a: values[a] for a in attnames if a in values})
+    current.update(values)
 
 
 def _rows_lock(chunk: list[TransitionRequest]) -> dict[int, Lead]:
     """Lock the chunk's rows and read their current values: into the caller's own instances
     where it handed them over (that is their refresh, and saves building a second instance of
     60 columns per lead), into new instances for leads given by primary key."""
-    attnames, foreign = _lead_columns()
+    attnames = _lead_columns()[0]
     given: dict[int, Lead] = {}
     for req in chunk:
         if isinstance(req.lead, Lead):
@@ -295,11 +300,7 @@ def _rows_lock(chunk: list[TransitionRequest]) -> dict[int, Lead]:
         if row is None:
             row = locked[pk] = Lead.from_db(db, attnames, values)
             continue
-        current, cache = row.__dict__, row._state.fields_cache
-        for at, attname, name in foreign:
-            if current.get(attname) != values[at]:
-                cache.pop(name, None)  # as the foreign key's descriptor would
-        current.update(zip(attnames, values, strict=True))
+        _values_load(row, dict(zip(attnames, values, strict=True)))
         locked[pk] = row
     return locked
 
@@ -352,14 +353,14 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
 _COLUMNS: list = []
 
 
-def _lead_columns() -> tuple[tuple[str, ...], tuple[tuple[int, str, str], ...]]:
-    """Lead's column attributes, and (position, attribute, cache name) of its foreign keys."""
+def _lead_columns() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Lead's column attributes, and (attribute, cache name) of its foreign keys."""
     if not _COLUMNS:
         fields = Lead._meta.concrete_fields
         _COLUMNS.append(
             (
                 tuple(f.attname for f in fields),
-                tuple((i, f.attname, f.cache_name) for i, f in enumerate(fields) if f.is_relation),
+                tuple((f.attname, f.cache_name) for f in fields if f.is_relation),
             )
         )
     return _COLUMNS[0]
