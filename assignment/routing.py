@@ -30,6 +30,7 @@ from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, p
 from crm.models import Rep, Team
 from leads.models import Lead, LeadEvent, LeadType, Source
 from leads.selectors import open_lead_statuses
+from leads.writing import rows_update
 
 ROUTE_EVENT_KIND = "route"
 # Events that count against a rep's rolling 24 h assignment quota.
@@ -304,35 +305,11 @@ class RoutingContext:
             (c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)),
             key=lambda c: c.pk,
         )
-        if not changed:
-            return
-        # One prepared statement run for every row (executemany): bulk_update's CASE for 50
-        # cursors took longer to compile than the batch's routing decisions took to make.
-        meta = RotationCursor._meta
-        conn = connections[RotationCursor.objects.db]
-        state, updated_at = meta.get_field("state"), meta.get_field("updated_at")
-        params = []
         for cursor in changed:
             cursor.updated_at = self.now
-            params.append(
-                (
-                    state.get_db_prep_save(cursor.state, conn),
-                    updated_at.get_db_prep_save(self.now, conn),
-                    cursor.pk,
-                )
-            )
-        q = conn.ops.quote_name
-        sql = (
-            f"UPDATE {q(meta.db_table)} SET {q(state.column)} = %s, {q(updated_at.column)} = %s "
-            f"WHERE {q(meta.pk.column)} = %s"
-        )
-        with conn.cursor() as db:
-            # psycopg runs executemany in pipeline mode, which costs more than it saves for
-            # the single lead's one cursor.
-            if len(params) == 1:
-                db.execute(sql, params[0])
-            else:
-                db.executemany(sql, params)
+        # The lean set-wise writer: bulk_update's CASE for 50 cursors took longer to compile
+        # than the batch's routing decisions took to make.
+        rows_update(changed, ["state", "updated_at"])
 
     def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
         """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the
@@ -398,14 +375,17 @@ class RoutingContext:
             return skip
 
     def name(self, rep: Rep) -> str:
-        if rep.pk not in self._names:
-            self._names[rep.pk] = rep.display_name
-        return self._names[rep.pk]
+        # Looked up for every candidate shown of every lead: one dict read when known.
+        name = self._names.get(rep.pk)
+        if name is None:
+            name = self._names[rep.pk] = rep.display_name
+        return name
 
     def skills(self, rep: Rep) -> dict[str, set[str]]:
-        if rep.pk not in self._skills:
-            self._skills[rep.pk] = rep_skills(rep)
-        return self._skills[rep.pk]
+        skills = self._skills.get(rep.pk)
+        if skills is None:
+            skills = self._skills[rep.pk] = rep_skills(rep)
+        return skills
 
     def explanation_head(self) -> dict:
         """The part every explanation of this batch shares, with where to find the rules' names
@@ -658,11 +638,7 @@ def _scope_for(rule: AssignmentRule, ctx: RoutingContext) -> tuple[list[int], di
 
 
 def _candidate_row(cand: Candidate, skip, ctx: RoutingContext) -> dict:
-    pk = cand.pk
-    name = ctx._names.get(pk)
-    if name is None:
-        name = ctx.name(cand.rep)
-    row = {"id": pk, "name": name, "load": cand.load, "cap": cand.rep.max_open_leads}
+    row = {"id": cand.pk, "name": ctx.name(cand.rep), "load": cand.load, "cap": cand.rep.max_open_leads}
     if cand.score is not None:
         row["score"] = cand.score
     if cand.sample is not None:
@@ -694,8 +670,7 @@ def _pick(
     for pk, rep, skip, limited, cand in members:
         load = cand.load = db_loads.get(pk, 0) + load_delta.get(pk, 0)
         if profile:
-            skills = ctx._skills.get(pk) or ctx.skills(rep)
-            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=skills)
+            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=ctx.skills(rep))
             cand.extra = {"skills": matched}
         elif performer:
             cand.score, cand.sample = stats.get(pk, (None, 0))
