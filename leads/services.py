@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from crm.collection import gc_paused
+from crm.jsoncodec import json_column_reader
 from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
@@ -327,6 +329,12 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
         for i, f in enumerate(meta.concrete_fields):
             col = f.get_col(meta.db_table)
             found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if (
+                isinstance(f, JSONField)
+                and f.decoder is None
+                and type(f).from_db_value is JSONField.from_db_value
+            ):
+                found = [json_column_reader(c) if c == f.from_db_value else c for c in found]
             if found:
                 converters.append((i, found, col))
         plan = connection.__dict__["_lead_lock_plan"] = (head, tail, converters)
