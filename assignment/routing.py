@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 
 from assignment.conditions import LeadFacts, condition_compile, value_jsonable
 from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_standing, within_hours
@@ -28,6 +27,7 @@ from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnaps
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score, rep_skills
 from crm.models import Rep, Team
+from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
 from leads.models import Lead, LeadEvent, LeadType, Source
 from leads.selectors import open_lead_statuses
 from leads.writing import rows_update
@@ -70,18 +70,6 @@ def _rule_targets(rule: AssignmentRule) -> list:
     if rule.pk is None:
         return list(getattr(rule, "draft_targets", []))
     return list(rule.targets.order_by("pk"))
-
-
-def _open_leads() -> Coalesce:
-    """A rep's open leads, as a correlated count the rep query selects (index on owner, status)."""
-    count = (
-        Lead.objects.filter(owner_id=OuterRef("pk"), status__in=open_lead_statuses())
-        .order_by()
-        .values("owner_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
 
 
 def _writers_serialized() -> bool:
@@ -192,12 +180,8 @@ class RoutingContext:
         if not ids:
             return
         if counted is None:
-            counted = dict(
-                Lead.objects.filter(owner_id__in=ids, status__in=open_lead_statuses())
-                .values("owner_id")
-                .annotate(n=Count("id"))
-                .values_list("owner_id", "n")
-            )
+            counted, deltas_seen = rep_loads(ids)
+            rep_loads_fold_after_commit(deltas_seen)
         for pk in ids:
             self._db_loads[pk] = counted.get(pk, 0)
         quota_ids = [pk for pk in ids if self.reps[pk].daily_assign_quota is not None]
@@ -223,7 +207,7 @@ class RoutingContext:
         returns their ids. Reps already loaded in this batch keep their first reading."""
         counts = self.counts_with_reps
         if counts:
-            qs = qs.annotate(routing_load=_open_leads())
+            qs = qs.annotate(routing_load=rep_load_expression())
         if self.lock:
             qs = qs.select_for_update(no_key=True, of=("self",))
         ids, fresh, counted = [], [], {}

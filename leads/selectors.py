@@ -60,6 +60,27 @@ def invariants_violations(*, batch_size: int = 5000) -> Iterator[str]:
         .distinct()
     ):
         yield f"rep {pk}: departed but still owns open leads"
+    yield from _rep_load_drift()
+
+
+def _rep_load_drift() -> Iterator[str]:
+    """Reps whose trigger-kept load (leads.models.RepLoad, what routing reads) differs from a
+    count of their open leads."""
+    from leads.loads import rep_loads
+    from leads.models import RepLoad, RepLoadDelta
+
+    counted = dict(
+        Lead.objects.filter(status__in=open_lead_statuses(), owner__isnull=False)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    ids = set(counted) | set(RepLoad.objects.values_list("rep_id", flat=True))
+    ids |= set(RepLoadDelta.objects.values_list("rep_id", flat=True).distinct())
+    kept, _ = rep_loads(ids)
+    for pk in sorted(ids):
+        if kept.get(pk, 0) != counted.get(pk, 0):
+            yield f"rep {pk}: load counter says {kept.get(pk, 0)} open leads, the leads say {counted.get(pk, 0)}"
 
 
 def leads_visible_to(*, user) -> QuerySet[Lead]:

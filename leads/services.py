@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import JSONField
+from django.db.models import DateField, JSONField
 from django.utils import timezone
 
 from crm.collection import gc_paused
@@ -336,7 +336,12 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
             ):
                 found = [json_column_reader(c) if c == f.from_db_value else c for c in found]
             if found:
-                converters.append((i, found, col))
+                # Most clock columns are NULL, and a batch's timestamps repeat (one `now` per
+                # transition): NULL is skipped where every converter keeps it, and a date or
+                # datetime (immutable) is converted once per distinct stored value.
+                keeps_null = all(convert(None, col, connection) is None for convert in found)
+                memo = isinstance(f, DateField)
+                converters.append((i, found, col, keeps_null, memo))
         plan = connection.__dict__["_lead_lock_plan"] = (head, tail, converters)
     head, tail, converters = plan
     if not ids:
@@ -347,13 +352,24 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
     if not converters:
         return rows
     out = []
+    seen: dict[tuple[int, Any], Any] = {}
     for row in rows:
         row = list(row)
-        for i, found, col in converters:
+        for i, found, col, keeps_null, memo in converters:
             value = row[i]
+            if value is None and keeps_null:
+                continue
+            if memo:
+                key = (i, value)
+                if key in seen:
+                    row[i] = seen[key]
+                    continue
+            raw = value
             for convert in found:
                 value = convert(value, col, connection)
             row[i] = value
+            if memo:
+                seen[(i, raw)] = value
         out.append(tuple(row))
     return out
 

@@ -10,12 +10,16 @@ from crm.services import heartbeat_beat
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Scheduled every minute. Idempotent and safe to lose: the next tick redoes what is due."""
+    """Scheduled every minute. Idempotent and safe to lose: the next tick redoes what is due.
+    Also folds the rep-load deltas (PostgreSQL) that the minute's writes appended."""
+    from leads.loads import rep_loads_fold
     from lifecycle.sweeps import sweep_run
 
     now = now or timezone.now()
     heartbeat_beat(name="sweep", now=now)
-    return sweep_run(now=now)
+    counts = sweep_run(now=now)
+    rep_loads_fold()
+    return counts
 
 
 def clocks_recompute(
