@@ -162,20 +162,21 @@ class RoutingContext:
 
     @property
     def counts_with_reps(self) -> bool:
-        """Whether the rep query may count open leads itself (one statement instead of two).
+        """Whether the rep query may read open leads itself (one statement instead of two).
 
         Not when it also locks the reps on a database with row locks: under READ COMMITTED a
         locking SELECT that waited for a rep row (a claim holding it) re-checks that row when
-        the lock comes, but a count in the same statement keeps the snapshot taken before the
-        wait, and would miss the lead the claim just gave that rep. A count in a statement of
-        its own, after the lock, sees it; capacity is a hard cap."""
+        the lock comes, but a load read in the same statement (the trigger-kept counters, see
+        leads.loads) keeps the snapshot taken before the wait, and would miss the lead the
+        claim just gave that rep. A read in a statement of its own, after the lock, sees it;
+        capacity is a hard cap."""
         if not self.lock:
             return True
         return not connections[Rep.objects.db].features.has_select_for_update
 
     def _loads_fetch(self, ids: list[int], *, counted: dict[int, int] | None) -> None:
-        """Remember the open leads of the reps `ids` — counted by the rep query itself, or now,
-        after it locked them (see counts_with_reps) — and load assignments in the last 24 h
+        """Remember the open leads of the reps `ids` — read by the rep query itself, or now,
+        after it locked them (see counts_with_reps) — and count assignments in the last 24 h
         for those with a daily quota."""
         if not ids:
             return
