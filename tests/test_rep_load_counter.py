@@ -157,3 +157,10 @@ def test_single_lead_routing_reads_loads_in_one_statement(source, team, rep_a):
     with CaptureQueriesContext(connection) as queries:
         assert lead_route(lead=lead).owner == rep_a
     assert not any("COUNT(" in q["sql"].upper() and 'FROM "leads_lead"' in q["sql"] for q in queries)
+
+
+def test_loads_of_more_reps_than_one_statement_binds_are_read_in_chunks(rep_a):
+    lead = LeadFactory(status="pooled")
+    lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="r")
+    loads, _ = rep_loads([rep_a.pk, *range(10**6, 10**6 + 1200)])
+    assert loads == {rep_a.pk: 1}
