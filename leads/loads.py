@@ -89,4 +89,6 @@ def rep_loads_fold() -> int:
 def rep_loads_fold_after_commit(seen: int) -> None:
     """Schedule a fold once the current transaction commits, when a read summed many deltas."""
     if seen >= FOLD_FROM and connection.vendor == "postgresql":
-        transaction.on_commit(rep_loads_fold)
+        # Housekeeping: a fold that fails must not turn the committed routing into an error;
+        # the next sweep folds what is left.
+        transaction.on_commit(rep_loads_fold, robust=True)

@@ -164,3 +164,23 @@ def test_loads_of_more_reps_than_one_statement_binds_are_read_in_chunks(rep_a):
     lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="r")
     loads, _ = rep_loads([rep_a.pk, *range(10**6, 10**6 + 1200)])
     assert loads == {rep_a.pk: 1}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's triggers keep no deltas")
+def test_routing_that_read_many_deltas_folds_them_after_its_commit(
+    source, team, rep_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    import leads.loads
+
+    monkeypatch.setattr(leads.loads, "FOLD_FROM", 1)
+    rule_set = RuleSetFactory(trigger="new", is_active=True)
+    AssignmentRuleFactory(rule_set=rule_set, position=1, strategy="least_loaded", target_team=team)
+    AssignmentRuleFactory(rule_set=rule_set, position=2, strategy="pool", is_default=True)
+    lead = LeadFactory(status="pooled", source=source)
+    lead_transition(lead=lead, status="assigned", owner=rep_a, kind="route", reason="r")
+    assert RepLoadDelta.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_route(lead=LeadFactory(status="new", source=source)).owner == rep_a
+    # the fold ran once the routing committed (here: when the captured block ended)
+    assert not RepLoadDelta.objects.exists()
+    assert _kept(rep_a) == {rep_a.pk: 2} and RepLoad.objects.get(rep_id=rep_a.pk).open_leads == 2
