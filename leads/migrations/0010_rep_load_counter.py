@@ -88,12 +88,15 @@ def install(apps, schema_editor):
         statements = SQLITE_INSTALL
     else:
         raise NotImplementedError(f"no rep-load triggers for {vendor}")
+    # Triggers first, then the count: on PostgreSQL CREATE TRIGGER locks the lead table against
+    # writes until this migration commits, so no lead can move between the count and the first
+    # trigger firing (counted first, a lead moved in between would be missed for good).
     with schema_editor.connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
         cursor.execute("DELETE FROM leads_repload")
         cursor.execute("DELETE FROM leads_reploaddelta")
         cursor.execute(POPULATE)
-        for sql in statements:
-            cursor.execute(sql)
 
 
 def remove(apps, schema_editor):
