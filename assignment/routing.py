@@ -25,7 +25,7 @@ from assignment.conditions import LeadFacts, condition_compile, value_jsonable
 from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_standing, within_hours
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
-from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_score, rep_skills
+from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_scorer, rep_skills
 from crm.models import Rep, Team
 from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
 from leads.models import Lead, LeadEvent, LeadType, Source
@@ -649,13 +649,14 @@ def _pick(
     rows, eligible = [], []
     skipped: dict[str, int] = {}
     profile = strategy == Strategy.PROFILE_MATCH
+    scorer = profile_scorer(lead=lead, options=options) if profile else None
     performer = strategy == Strategy.TOP_PERFORMER
     weighted = strategy == Strategy.WEIGHTED
     db_loads, load_delta, exclude = ctx._db_loads, ctx.load_delta, ctx.exclude
     for pk, rep, skip, limited, cand in members:
         load = cand.load = db_loads.get(pk, 0) + load_delta.get(pk, 0)
         if profile:
-            cand.score, matched = profile_score(rep=rep, lead=lead, options=options, skills=ctx.skills(rep))
+            cand.score, matched = scorer(rep, ctx.skills(rep))
             cand.extra = {"skills": matched}
         elif performer:
             cand.score, cand.sample = stats.get(pk, (None, 0))

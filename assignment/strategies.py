@@ -151,27 +151,42 @@ def rep_skills(rep: Rep) -> dict[str, set[str]]:
     return {attr: _lower(getattr(rep, skill)) for attr, skill in PROFILE_SKILLS}
 
 
-def profile_score(
-    *, rep: Rep, lead, options: dict, skills: dict[str, set[str]] | None = None
-) -> tuple[int, list[str]]:
-    """Points for each of the lead's profile values the rep covers, and which ones matched.
-    A budget at or above options.senior_budget (default 50) counts for senior and expert reps.
-    `skills` is rep_skills(rep), passed in by a routing batch that scores many leads."""
+def profile_scorer(*, lead, options: dict) -> Callable[[Rep, dict[str, set[str]]], tuple[int, list[str]]]:
+    """profile_score for one lead and many reps: the lead's profile values, the points and the
+    budget test are worked out once (a routing batch scores every rep in scope for each lead)."""
     points = {**PROFILE_POINTS, **(options.get("profile_points") or {})}
-    skills = skills if skills is not None else rep_skills(rep)
-    score, matched = 0, []
+    wanted = []
     for attr, _skill in PROFILE_SKILLS:
         value = str(getattr(lead, attr, "") or "").strip().casefold()
-        if value and value in skills[attr]:
-            score += int(points.get(attr, 0))
-            matched.append(attr)
+        if value:
+            wanted.append((attr, value, int(points.get(attr, 0))))
     budget = getattr(lead, "budget", None)
     threshold = options.get("senior_budget", 50)
     try:
         big = budget is not None and float(budget) >= float(threshold)
     except (TypeError, ValueError):
         big = False
-    if big and rep.level in (Rep.Level.SENIOR, Rep.Level.EXPERT):
-        score += int(points.get("budget", 0))
-        matched.append("budget")
-    return score, matched
+    budget_points = int(points.get("budget", 0))
+    senior = (Rep.Level.SENIOR, Rep.Level.EXPERT)
+
+    def score(rep: Rep, skills: dict[str, set[str]]) -> tuple[int, list[str]]:
+        total, matched = 0, []
+        for attr, value, attr_points in wanted:
+            if value in skills[attr]:
+                total += attr_points
+                matched.append(attr)
+        if big and rep.level in senior:
+            total += budget_points
+            matched.append("budget")
+        return total, matched
+
+    return score
+
+
+def profile_score(
+    *, rep: Rep, lead, options: dict, skills: dict[str, set[str]] | None = None
+) -> tuple[int, list[str]]:
+    """Points for each of the lead's profile values the rep covers, and which ones matched.
+    A budget at or above options.senior_budget (default 50) counts for senior and expert reps.
+    `skills` is rep_skills(rep), passed in by a routing batch that scores many leads."""
+    return profile_scorer(lead=lead, options=options)(rep, skills if skills is not None else rep_skills(rep))
