@@ -9,6 +9,8 @@ SQLite keeps its plain indexes and the live computation.
 
 from django.db import migrations
 
+from crm.migration_operations import PostgresOnlySQL
+
 INDEXES = {
     # Leads created in the range: speed, conversion, deciles, funnel "now in stage", status mix.
     "crm_dash_lead_created": (
@@ -37,18 +39,6 @@ INDEXES = {
     # Stage events: the funnel and dwell times.
     "crm_dash_event_stage": "leads_leadevent (at) INCLUDE (id, lead_id, data) WHERE kind = 'stage'",
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """RunSQL that does nothing on other databases (SQLite keeps the models' own indexes)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

@@ -7,23 +7,13 @@ index instead of visiting the lead table. Same form as 0002: IF NOT EXISTS, CONC
 
 from django.db import migrations
 
+from crm.migration_operations import PostgresOnlySQL
+
 INDEXES = {
     "crm_dash_lead_team_ids": "leads_lead (team_id) INCLUDE (id)",
     "crm_dash_lead_source_ids": "leads_lead (source_id) INCLUDE (id)",
     "crm_dash_lead_type_ids": "leads_lead (lead_type_id) INCLUDE (id)",
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """RunSQL that does nothing on other databases (SQLite keeps the models' own indexes)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

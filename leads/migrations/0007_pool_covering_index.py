@@ -13,6 +13,8 @@ has no INCLUDE) keeps the models' own indexes.
 
 from django.db import migrations
 
+from crm.migration_operations import PostgresOnlySQL
+
 INDEXES = {
     "lead_pooled_cover": (
         "leads_lead (id DESC) INCLUDE (pool_team_id, source_id, tier, score, region, industry)"
@@ -20,16 +22,6 @@ INDEXES = {
     ),
     "lead_region": "leads_lead (region)",
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

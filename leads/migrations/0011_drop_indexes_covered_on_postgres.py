@@ -11,6 +11,8 @@ covering index instead: drop that one by name in such a migration.
 
 from django.db import migrations
 
+from crm.migration_operations import PostgresOnlySQL
+
 REDUNDANT = {
     # covered by: crm_dash_lead_created (created_at) INCLUDE (...)
     "leads_lead_created_at_a7f0123f": "leads_lead (created_at)",
@@ -25,16 +27,6 @@ REDUNDANT = {
     # Django's LIKE index for a CharField with db_index: nothing filters events by kind prefix.
     "leads_leadevent_kind_44727c1e_like": "leads_leadevent (kind varchar_pattern_ops)",
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
