@@ -152,8 +152,10 @@ def rep_skills(rep: Rep) -> dict[str, set[str]]:
 
 
 def profile_scorer(*, lead, options: dict) -> Callable[[Rep, dict[str, set[str]]], tuple[int, list[str]]]:
-    """profile_score for one lead and many reps: the lead's profile values, the points and the
-    budget test are worked out once (a routing batch scores every rep in scope for each lead)."""
+    """A function of (rep, rep_skills(rep)) giving points for each of the lead's profile values
+    the rep covers, and which ones matched. A budget at or above options.senior_budget (default
+    50) counts for senior and expert reps. The lead's values, the points and the budget test are
+    worked out once: a routing batch scores every rep in scope for each lead."""
     points = {**PROFILE_POINTS, **(options.get("profile_points") or {})}
     wanted = []
     for attr, _skill in PROFILE_SKILLS:
@@ -181,12 +183,3 @@ def profile_scorer(*, lead, options: dict) -> Callable[[Rep, dict[str, set[str]]
         return total, matched
 
     return score
-
-
-def profile_score(
-    *, rep: Rep, lead, options: dict, skills: dict[str, set[str]] | None = None
-) -> tuple[int, list[str]]:
-    """Points for each of the lead's profile values the rep covers, and which ones matched.
-    A budget at or above options.senior_budget (default 50) counts for senior and expert reps.
-    `skills` is rep_skills(rep), passed in by a routing batch that scores many leads."""
-    return profile_scorer(lead=lead, options=options)(rep, skills if skills is not None else rep_skills(rep))

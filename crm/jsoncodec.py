@@ -39,10 +39,8 @@ def json_bytes(value: Any) -> bytes | str:
 
 def json_text(value: Any) -> str:
     """JSON of `value` as text (SQLite stores a str as TEXT, bytes as a BLOB)."""
-    try:
-        return orjson.dumps(value, option=_OPTIONS).decode()
-    except TypeError:
-        return json.dumps(value)
+    encoded = json_bytes(value)
+    return encoded.decode() if isinstance(encoded, bytes) else encoded
 
 
 def json_column_reader(fallback):

@@ -5,10 +5,8 @@
 
 from django.db import migrations, models
 
-OPEN = "owner_id IS NOT NULL AND status = 'assigned'"
-
-
 def _open(row: str) -> str:
+    """The condition that a row of `row` (a table or trigger record) is an open lead."""
     return f"{row}.owner_id IS NOT NULL AND {row}.status = 'assigned'"
 
 
@@ -17,16 +15,16 @@ CREATE OR REPLACE FUNCTION leads_rep_load_delta() RETURNS trigger LANGUAGE plpgs
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO leads_reploaddelta (rep_id, delta)
-      SELECT owner_id, COUNT(*) FROM new_rows WHERE {OPEN} GROUP BY owner_id;
+      SELECT owner_id, COUNT(*) FROM new_rows WHERE {_open("new_rows")} GROUP BY owner_id;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO leads_reploaddelta (rep_id, delta)
-      SELECT owner_id, -COUNT(*) FROM old_rows WHERE {OPEN} GROUP BY owner_id;
+      SELECT owner_id, -COUNT(*) FROM old_rows WHERE {_open("old_rows")} GROUP BY owner_id;
   ELSE
     INSERT INTO leads_reploaddelta (rep_id, delta)
       SELECT rep_id, SUM(d) FROM (
-        SELECT owner_id AS rep_id, 1 AS d FROM new_rows WHERE {OPEN}
+        SELECT owner_id AS rep_id, 1 AS d FROM new_rows WHERE {_open("new_rows")}
         UNION ALL
-        SELECT owner_id, -1 FROM old_rows WHERE {OPEN}
+        SELECT owner_id, -1 FROM old_rows WHERE {_open("old_rows")}
       ) moved GROUP BY rep_id HAVING SUM(d) <> 0;
   END IF;
   RETURN NULL;
@@ -76,7 +74,7 @@ SQLITE_REMOVE = [
 
 POPULATE = (
     "INSERT INTO leads_repload (rep_id, open_leads) "
-    f"SELECT owner_id, COUNT(*) FROM leads_lead WHERE {OPEN} GROUP BY owner_id"
+    f"SELECT owner_id, COUNT(*) FROM leads_lead WHERE {_open('leads_lead')} GROUP BY owner_id"
 )
 
 
