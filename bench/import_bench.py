@@ -329,14 +329,23 @@ def _api_p50(source) -> tuple[dict, dict]:
     client = Client(SERVER_NAME="localhost")
     counter = itertools.count(1)
 
+    # Leads that score into a routed band and match rules 2-5 of the 20-rule set (weighted,
+    # least loaded, round robin): each request is routed to a rep, as the goal says. (A lead
+    # that its band sends to nurturing skips routing and would flatter the figure.)
+    targets = [(REGIONS[i], INDUSTRIES[i % len(INDUSTRIES)]) for i in range(1, 5)]
+    routed = []
+
     def call():
         n = next(counter)
+        region, industry = targets[n % len(targets)]
         body = {
             "name": f"API{n}",
             "phone": f"166{n:08d}",
             "company": "恒通科技",
-            "industry": "SaaS",
-            "region": "上海",
+            "industry": industry,
+            "region": region,
+            "role": "CEO",
+            "budget": "80",
         }
         response = client.post(
             "/api/v1/leads",
@@ -345,6 +354,7 @@ def _api_p50(source) -> tuple[dict, dict]:
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )
         assert response.status_code in (200, 201), response.content[:200]
+        routed.append(response.json()["status"] == "assigned")
 
     def bare():
         response = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -352,7 +362,9 @@ def _api_p50(source) -> tuple[dict, dict]:
 
     source.rate_limit_per_minute = 0
     source.save(update_fields=["rate_limit_per_minute"])
-    return measure(call, repeat=200, warmup=5), measure(bare, repeat=200, warmup=5)
+    api = measure(call, repeat=200, warmup=5)
+    api["routed"] = sum(routed) / len(routed)
+    return api, measure(bare, repeat=200, warmup=5)
 
 
 def _reads_per_batch(source) -> tuple[int, int]:
@@ -442,7 +454,8 @@ def run(scale: int) -> list[dict]:
         rows_out.append(
             {
                 "figure": "API POST /api/v1/leads p50 (incl. routing)",
-                "workload": f"{api['queries']} queries/request (goal < 15 ms)",
+                "workload": f"{api['queries']} queries/request, {api.get('routed', 0):.0%} assigned to a rep "
+                "(goal < 15 ms)",
                 "db": db,
                 "value": round(api["p50"], 2),
                 "unit": "ms",
