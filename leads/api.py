@@ -156,11 +156,21 @@ def _idempotent(request: HttpRequest, *, source: Source, key: str, body: bytes, 
     return JsonResponse(data, status=status)
 
 
-def lead_body(lead: Lead) -> dict:
-    """What callers learn about a lead: where it stands and who decided."""
-    event = (
-        LeadEvent.objects.filter(lead=lead, rule__isnull=False).select_related("rule").order_by("-id").first()
-    )
+def lead_body(lead: Lead, *, decision=None, created: bool = False) -> dict:
+    """What callers learn about a lead: where it stands and who decided. For a lead intake has
+    just created, its decision (a routing decision, a nurture action or none) is all the
+    history it has, so the rule that decided needs no read of the events."""
+    if created:
+        rule = getattr(decision, "rule", None) if getattr(decision, "event", None) is not None else None
+        rule_name = rule.name if rule is not None and rule.pk else None
+    else:
+        event = (
+            LeadEvent.objects.filter(lead=lead, rule__isnull=False)
+            .select_related("rule")
+            .order_by("-id")
+            .first()
+        )
+        rule_name = event.rule.name if event else None
     owner = lead.owner.user.username if lead.owner_id else None
     return {
         "id": lead.pk,
@@ -169,7 +179,7 @@ def lead_body(lead: Lead) -> dict:
         "score": lead.score,
         "score_breakdown": lead.score_breakdown,
         "owner": owner,
-        "rule": event.rule.name if event else None,
+        "rule": rule_name,
     }
 
 
@@ -186,7 +196,7 @@ def leads_create(request: HttpRequest, *, source: Source, payload: dict) -> tupl
     if result.errors:
         return 400, {"errors": result.errors}
     return (201 if result.created else 200), {
-        **lead_body(result.lead),
+        **lead_body(result.lead, decision=result.decision, created=result.created),
         "created": result.created,
         "merged": result.merged,
     }

@@ -87,10 +87,25 @@ def test_the_response_names_the_owner_and_the_rule_that_decided(api, rep_a):
     assert body["score"] == 60 and body["tier"] == "medium"
 
 
+def test_a_lead_that_comes_in_again_still_names_the_rule_that_routed_it(api, rep_a):
+    rule = AssignmentRuleFactory(
+        rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True
+    )
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
+    first = api({"phone": "13800138000", "company": "恒通"}).json()
+
+    again = api({"phone": "138 0013 8000", "email": "wang@example.cn"})
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first["id"]
+    assert (again.json()["rule"], again.json()["owner"]) == ("all to rep_a", "rep_a")
+
+
 def test_a_low_score_lead_is_nurtured_and_has_no_owner(api):
     body = api({"phone": "13800138000"}).json()
 
-    assert (body["status"], body["tier"], body["owner"]) == ("nurturing", "low", None)
+    assert (body["status"], body["tier"], body["owner"], body["rule"]) == ("nurturing", "low", None, None)
 
 
 def test_unknown_keys_are_kept_in_extra(api):
