@@ -26,6 +26,7 @@ from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_stand
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_scorer, rep_skills
+from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached
 from crm.models import Rep, Team
 from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
 from leads.models import Lead, LeadEvent, LeadType, Source
@@ -149,8 +150,14 @@ class RoutingContext:
     def facts(self) -> LeadFacts:
         if self._facts is None:
             self._facts = LeadFacts(
-                sources=lambda: {s.pk: s for s in Source.objects.only("pk", "code", "heat", "channel")},
-                lead_types=lambda: {t.pk: t for t in LeadType.objects.only("pk", "code")},
+                sources=lambda: catalog_cached(
+                    SOURCES,
+                    "facts",
+                    lambda: {s.pk: s for s in Source.objects.only("pk", "code", "heat", "channel")},
+                ),
+                lead_types=lambda: catalog_cached(
+                    LEAD_TYPES, "facts", lambda: {t.pk: t for t in LeadType.objects.only("pk", "code")}
+                ),
             )
         return self._facts
 

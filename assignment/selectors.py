@@ -1,77 +1,41 @@
-"""Reads of the assignment layer: the active rules (cached per process, checked against the
-database on every use), the pools a rep may see and what a rep may still claim."""
+"""Reads of the assignment layer: the active rules (kept per process while their catalogue
+version stands still), the pools a rep may see and what a rep may still claim."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assignment.models import AssignmentRule, RuleSet
+from crm.catalogs import RULES, catalog_cached
 
-_rules_cache: dict[str, tuple[tuple, RuleSet, list[AssignmentRule]]] = {}
-_rules_lock = threading.Lock()
-_generation = [0]
 # RuleSnapshot ids by digest, filled only after the creating transaction committed (routing.py).
 rule_snapshot_ids: dict[str, int] = {}
-
-
-def rules_cache_clear(**_kwargs) -> None:
-    """Called on every save/delete of a rule set, rule or target in this process (signals wired
-    in apps.py), so a process never routes with rules it has just changed itself."""
-    with _rules_lock:
-        _generation[0] += 1
-        _rules_cache.clear()
-        rule_snapshot_ids.clear()
-
-
-def _rules_version(trigger: str) -> tuple | None:
-    """What identifies the live rule list: any edit, reorder, target change or switch of the
-    active set changes one of these figures. Plain SQL: this runs before every routing, and
-    compiling the equivalent annotated ORM query cost more than running it."""
-    from assignment.models import RuleTarget
-
-    rs, rule, target = RuleSet._meta.db_table, AssignmentRule._meta.db_table, RuleTarget._meta.db_table
-    sql = (
-        f"SELECT s.id, s.updated_at, COUNT(DISTINCT r.id), MAX(r.updated_at), SUM(r.position), "
-        f"MAX(t.updated_at), COUNT(DISTINCT t.id) FROM {rs} s "
-        f"LEFT JOIN {rule} r ON r.rule_set_id = s.id LEFT JOIN {target} t ON t.rule_id = r.id "
-        f"WHERE s.{connection.ops.quote_name('trigger')} = %s AND s.is_active = %s "
-        f"GROUP BY s.id, s.updated_at ORDER BY s.id LIMIT 1"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [trigger, True])
-        row = cursor.fetchone()
-    return tuple(row) if row else None
 
 
 def rules_for_trigger(*, trigger: str) -> tuple[RuleSet | None, list[AssignmentRule]]:
     """The active rule set for a trigger and its rules in evaluation order (targets preloaded).
 
-    Loading 50 rules with their targets costs more than routing one lead, so the list is kept per
-    process and reused while one small version query says nothing changed anywhere. Callers must
-    treat the returned rules as read-only."""
-    version = _rules_version(trigger)
-    if version is None:
+    Loading 50 rules with their targets costs more than routing one lead, so the list is kept in
+    memory while the "rules" catalogue version (crm.catalogs; triggers on rule sets, rules and
+    targets) says nothing changed anywhere. Callers must treat the returned rules as read-only."""
+    return catalog_cached(RULES, ("trigger", trigger), lambda: _rules_load(trigger))
+
+
+def _rules_load(trigger: str) -> tuple[RuleSet | None, list[AssignmentRule]]:
+    rule_set = RuleSet.objects.filter(trigger=trigger, is_active=True).order_by("pk").first()
+    if rule_set is None:
         return None, []
-    generation = _generation[0]
-    key = (generation, *version)
-    cached = _rules_cache.get(trigger)
-    if cached is not None and cached[0] == key:
-        return cached[1], cached[2]
     rules = list(
-        AssignmentRule.objects.filter(rule_set_id=version[0])
-        .select_related("rule_set", "pool_team", "default_owner__user")
+        AssignmentRule.objects.filter(rule_set=rule_set)
+        .select_related("pool_team", "default_owner__user")
         .prefetch_related("targets")
         .order_by("position", "id")
     )
-    rule_set = rules[0].rule_set if rules else RuleSet.objects.get(pk=version[0])
-    with _rules_lock:
-        if _generation[0] == generation:
-            _rules_cache[trigger] = (key, rule_set, rules)
+    for rule in rules:
+        rule.rule_set = rule_set
     return rule_set, rules
 
 

@@ -28,6 +28,7 @@ from assignment.routing import (
     lead_decide,
 )
 from assignment.selectors import leads_manageable_by
+from crm.catalogs import catalogs_pinned
 from crm.collection import gc_paused
 from crm.models import Rep, Team
 from crm.rules import user_is_manager
@@ -134,7 +135,7 @@ def leads_route_bulk(
     leads = list(leads)
     if not leads:
         return []
-    with gc_paused(len(leads) >= PRELOAD_FROM):
+    with gc_paused(len(leads) >= PRELOAD_FROM), catalogs_pinned():
         return _route_many(
             leads,
             trigger=trigger,
@@ -245,9 +246,6 @@ def rule_set_default_last(*, rule_set) -> None:
             changed.append(rule)
     if changed:
         AssignmentRule.objects.bulk_update(changed, ["position"])
-        from assignment.selectors import rules_cache_clear
-
-        rules_cache_clear()
 
 
 # --- the pool: claim and release ------------------------------------------------------------------

@@ -127,3 +127,18 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CatalogVersion(models.Model):
+    """A token per configuration catalogue (sources, scoring, policies, rules, ...) that database
+    triggers replace on every write to the catalogue's tables, whoever writes them (the admin, a
+    queryset update, raw SQL, another process). Processes keep the catalogue in memory and
+    reload it when the token moved (crm.catalogs). Tokens are never reused (a sequence on
+    PostgreSQL, random() on SQLite): an edit rolled back cannot leave behind a cached copy that
+    a later version would match."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.version}"

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.catalogs import catalogs_pinned
 from leads.forms import ActivityIntakeForm, form_errors
 from leads.models import IdempotencyKey, Lead, LeadEvent, Source
 from leads.openapi import openapi_document
@@ -69,55 +70,61 @@ def source_api(view: Callable) -> Callable:
     @require_POST
     @wraps(view)
     def wrapper(request: HttpRequest) -> JsonResponse:
-        source = source_by_token(token=_bearer_token(request))
-        if source is None:
-            response = _error(401, "A valid source token is required: Authorization: Bearer <token>.")
-            response["WWW-Authenticate"] = 'Bearer realm="leadflow"'
-            return response
-        wait = _rate_limited(source)
-        if wait:
-            response = _error(429, f"Too many requests for source {source.code}; retry in {wait} s.")
-            response["Retry-After"] = str(wait)
-            return response
-        if request.content_type != "application/json":
-            return _error(415, "Send the body as application/json.")
-        limit = settings.API_MAX_BODY_BYTES
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit:
-            return _error(413, f"The body is larger than {limit} bytes.")
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            return _error(413, f"The body is larger than {limit} bytes.")
-        if len(body) > limit:
-            return _error(413, f"The body is larger than {limit} bytes.")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return JsonResponse({"errors": {"body": ["The body is not valid JSON."]}}, status=400)
-        if not isinstance(payload, dict):
-            return JsonResponse({"errors": {"body": ["The body must be a JSON object."]}}, status=400)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-            return JsonResponse(
-                {"errors": {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}},
-                status=400,
-            )
-        if not key:
-            status, data = view(request, source=source, payload=payload)
-            return JsonResponse(data, status=status)
-        return _idempotent(
-            request,
-            source=source,
-            key=key,
-            body=body,
-            call=lambda: view(request, source=source, payload=payload),
-        )
+        # One check of the configuration (sources, scoring, rules...) for the whole request.
+        with catalogs_pinned():
+            return _source_call(request, view)
 
     return wrapper
+
+
+def _source_call(request: HttpRequest, view: Callable) -> JsonResponse:
+    source = source_by_token(token=_bearer_token(request))
+    if source is None:
+        response = _error(401, "A valid source token is required: Authorization: Bearer <token>.")
+        response["WWW-Authenticate"] = 'Bearer realm="leadflow"'
+        return response
+    wait = _rate_limited(source)
+    if wait:
+        response = _error(429, f"Too many requests for source {source.code}; retry in {wait} s.")
+        response["Retry-After"] = str(wait)
+        return response
+    if request.content_type != "application/json":
+        return _error(415, "Send the body as application/json.")
+    limit = settings.API_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _error(413, f"The body is larger than {limit} bytes.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _error(413, f"The body is larger than {limit} bytes.")
+    if len(body) > limit:
+        return _error(413, f"The body is larger than {limit} bytes.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"errors": {"body": ["The body is not valid JSON."]}}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"errors": {"body": ["The body must be a JSON object."]}}, status=400)
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        return JsonResponse(
+            {"errors": {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}},
+            status=400,
+        )
+    if not key:
+        status, data = view(request, source=source, payload=payload)
+        return JsonResponse(data, status=status)
+    return _idempotent(
+        request,
+        source=source,
+        key=key,
+        body=body,
+        call=lambda: view(request, source=source, payload=payload),
+    )
 
 
 def _idempotent(request: HttpRequest, *, source: Source, key: str, body: bytes, call) -> JsonResponse:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from crm.catalogs import SCORING, catalog_cached
 from leads.models import Activity, Lead, ScoreBand, ScoringRule, Tier
 
 Breakdown = list[dict[str, Any]]
@@ -47,11 +48,14 @@ def scoring_context_load() -> ScoringContext:
 
 
 def scoring_rules_load() -> list[ScoringRule]:
-    return list(ScoringRule.objects.filter(active=True).order_by("kind", "name", "pk"))
+    """The active rules (kept in memory while the scoring catalogue is unchanged; read-only)."""
+    return catalog_cached(
+        SCORING, "rules", lambda: list(ScoringRule.objects.filter(active=True).order_by("kind", "name", "pk"))
+    )
 
 
 def score_bands_load() -> list[ScoreBand]:
-    return list(ScoreBand.objects.order_by("-min_score"))
+    return catalog_cached(SCORING, "bands", lambda: list(ScoreBand.objects.order_by("-min_score")))
 
 
 def band_action(tier: str, *, bands: Iterable[ScoreBand]) -> str:

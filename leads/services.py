@@ -15,6 +15,7 @@ from django.db import connections, router, transaction
 from django.db.models import DateField, JSONField
 from django.utils import timezone
 
+from crm.catalogs import SOURCES, catalog_cached
 from crm.collection import gc_paused
 from crm.jsoncodec import json_column_reader
 from crm.models import Rep
@@ -667,7 +668,12 @@ def source_by_token(*, token: str):
     if not token:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
-    candidate = Source.objects.filter(token_hash=digest, active=True).first()
+    by_token = catalog_cached(
+        SOURCES,
+        "active_by_token",
+        lambda: {s.token_hash: s for s in Source.objects.filter(active=True).exclude(token_hash="")},
+    )
+    candidate = by_token.get(digest)
     if candidate is None or not hmac.compare_digest(candidate.token_hash, digest):
         return None
     return candidate

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from crm.catalogs import SOURCES, catalog_cached
 from leads.models import Lead
 from leads.services import CLOCK_FIELDS
 from lifecycle.policies import ResolvedPolicy, extension_between, policy_resolve, stage_rank, stages_of
@@ -48,7 +49,11 @@ def rep_levels(*, cache: dict) -> dict[int, str]:
 def source_heats(*, cache: dict) -> dict[int, str]:
     from leads.models import Source
 
-    return _memo(cache, "source_heats", lambda: dict(Source.objects.values_list("pk", "heat")))
+    return _memo(
+        cache,
+        "source_heats",
+        lambda: catalog_cached(SOURCES, "heats", lambda: dict(Source.objects.values_list("pk", "heat"))),
+    )
 
 
 def team_tiers(*, cache: dict) -> dict[int, int]:

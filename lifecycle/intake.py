@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached, catalogs_pinned
 from leads.dedup import DedupIndex, dedup_index_load, lead_merge_fields
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
 from leads.importing import LeadTable, rejects_write, table_open_path
@@ -88,16 +89,20 @@ class IntakeContext:
 
 
 def intake_context_load(*, source: Source) -> IntakeContext:
+    return IntakeContext(
+        source=source,
+        sources=catalog_cached(SOURCES, "active_by_code_or_name", _sources_by_code_or_name),
+        lead_types=catalog_cached(LEAD_TYPES, "by_code", lambda: {t.code: t for t in LeadType.objects.all()}),
+        scoring=scoring_context_load(),
+    )
+
+
+def _sources_by_code_or_name() -> dict[str, Source]:
     sources: dict[str, Source] = {}
     for s in Source.objects.filter(active=True):
         sources[s.code] = s
         sources.setdefault(s.name, s)
-    return IntakeContext(
-        source=source,
-        sources=sources,
-        lead_types={t.code: t for t in LeadType.objects.all()},
-        scoring=scoring_context_load(),
-    )
+    return sources
 
 
 def reject_reason(errors: Mapping[str, list[str]]) -> str:
@@ -107,10 +112,11 @@ def reject_reason(errors: Mapping[str, list[str]]) -> str:
 def lead_intake(*, data: dict, source: Source, actor=None, now: datetime | None = None) -> IntakeResult:
     """One lead from any channel (API, admin, a rep's business card): a batch of one."""
     now = now or timezone.now()
-    context = intake_context_load(source=source)
-    validated = _batch_validate([(1, data)], context=context)
-    with transaction.atomic():
-        results = _batch_intake(validated, context=context, now=now, actor=actor, single=True)
+    with catalogs_pinned():
+        context = intake_context_load(source=source)
+        validated = _batch_validate([(1, data)], context=context)
+        with transaction.atomic():
+            results = _batch_intake(validated, context=context, now=now, actor=actor, single=True)
     return results[0]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from crm.catalogs import POLICIES, catalog_cached
 from lifecycle.models import Policy, Stage
 
 # The windows a policy may set; each resolves independently.
@@ -56,10 +57,15 @@ def _specificity(policy: Policy) -> int:
 
 
 def policies_active(*, cache: dict | None = None) -> list[Policy]:
-    """All active policies, most specific first; memoized in `cache` for one bulk call."""
+    """All active policies, most specific first (kept in memory while the policies catalogue is
+    unchanged; read-only), memoized in `cache` for one bulk call."""
     if cache is not None and "policies" in cache:
         return cache["policies"]
-    rows = sorted(Policy.objects.filter(active=True), key=lambda p: (-_specificity(p), p.pk))
+    rows = catalog_cached(
+        POLICIES,
+        "active",
+        lambda: sorted(Policy.objects.filter(active=True), key=lambda p: (-_specificity(p), p.pk)),
+    )
     if cache is not None:
         cache["policies"] = rows
     return rows
