@@ -26,7 +26,7 @@ from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_stand
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_scorer, rep_skills
-from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached
+from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached, reps_by_id
 from crm.models import Rep, Team
 from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
 from leads.models import Lead, LeadEvent, LeadType, Source
@@ -211,21 +211,37 @@ class RoutingContext:
                 self._db_24h[pk] = counts.get(pk, 0)
 
     def _reps_load(self, qs) -> list[int]:
-        """Load (and lock) the reps of `qs` in rep-id order with their open leads and quotas;
-        returns their ids. Reps already loaded in this batch keep their first reading."""
+        """Lock the reps of `qs` and read their ids in rep-id order (with their open leads, where
+        the same statement may count them), then their loads and quotas; returns the ids. The
+        Rep objects come from the process's rep catalogue (crm.catalogs.reps_by_id), checked
+        against its version at the start of the batch. Reps already loaded in this batch keep
+        their first reading."""
         counts = self.counts_with_reps
         if counts:
             qs = qs.annotate(routing_load=rep_load_expression())
         if self.lock:
             qs = qs.select_for_update(no_key=True, of=("self",))
-        ids, fresh, counted = [], [], {}
-        for rep in qs.order_by("pk"):
-            ids.append(rep.pk)
-            if rep.pk not in self.reps:
-                self.reps[rep.pk] = rep
-                fresh.append(rep.pk)
+        rows = (
+            qs.order_by("pk").values_list("pk", "routing_load")
+            if counts
+            else qs.order_by("pk").values_list("pk")
+        )
+        known = reps_by_id()
+        ids, fresh, counted, missing = [], [], {}, []
+        for row in rows:
+            pk = row[0]
+            ids.append(pk)
+            if pk not in self.reps:
+                rep = known.get(pk)
+                if rep is None:  # created after the catalogue was read
+                    missing.append(pk)
+                else:
+                    self.reps[pk] = rep
+                fresh.append(pk)
                 if counts:
-                    counted[rep.pk] = rep.routing_load
+                    counted[pk] = row[1]
+        if missing:
+            self.reps.update(Rep.objects.select_related("user").in_bulk(missing))
         self._loads_fetch(fresh, counted=counted if counts else None)
         return ids
 
@@ -242,8 +258,7 @@ class RoutingContext:
             return
         target_ids = {t.rep_id for rule in self.rules for t in _rule_targets(rule)}
         target_ids |= {rule.default_owner_id for rule in self.rules if rule.default_owner_id}
-        qs = Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)).select_related("user")
-        self._reps_load(qs)
+        self._reps_load(Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)))
         keys = [self.cursor_key(rule) for rule in self.rules if rule.strategy in PICKING]
         missing = [key for key in keys if key not in self._cursors]
         if missing:
@@ -266,7 +281,7 @@ class RoutingContext:
             if self.preloaded:
                 self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
                 return self._scopes[key]
-            self._scopes[key] = self._reps_load(Rep.objects.filter(q).select_related("user"))
+            self._scopes[key] = self._reps_load(Rep.objects.filter(q))
         return self._scopes[key]
 
     def cursor_state(self, key: str) -> dict:

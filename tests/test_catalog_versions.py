@@ -8,11 +8,12 @@ import re
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from assignment.models import AssignmentRule
 from assignment.services import lead_route
-from crm.catalogs import catalog_versions
-from crm.models import CatalogVersion
+from crm.catalogs import catalog_versions, catalogs_pinned, reps_by_id
+from crm.models import CatalogVersion, Rep
 from leads.models import ScoreBand, ScoringRule, Source
 from leads.services import source_token_rotate
 from lifecycle.intake import lead_intake
@@ -21,6 +22,7 @@ from tests.factories import (
     LeadFactory,
     LeadTypeFactory,
     PolicyFactory,
+    RepFactory,
     RuleSetFactory,
     RuleTargetFactory,
     SourceFactory,
@@ -191,3 +193,48 @@ def test_a_warm_api_request_reads_no_configuration_table_and_checks_versions_onc
     )
     read = re.compile(r'\bFROM "?(' + "|".join(config_tables) + r')"?(\s|$)')
     assert [s for s in sql if s.lstrip().upper().startswith("SELECT") and read.search(s)] == []
+
+
+def test_a_rep_set_away_without_signals_is_skipped_by_the_next_routing(rep_a, rep_b):
+    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    RuleTargetFactory(rule=rule, rep=rep_b)
+    first = lead_route(lead=LeadFactory()).owner
+
+    Rep.objects.filter(pk=(rep_b if first == rep_a else rep_a).pk).update(status=Rep.Status.AWAY)
+
+    owners = {lead_route(lead=LeadFactory()).owner for _ in range(3)}
+    assert owners == {first}
+
+
+def test_a_renamed_rep_is_named_anew_in_the_next_explanation(rep_a):
+    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    lead_route(lead=LeadFactory())
+
+    type(rep_a.user).objects.filter(pk=rep_a.user_id).update(first_name="Fang", last_name="Wang")
+
+    decision = lead_route(lead=LeadFactory())
+    assert decision.explanation["result"]["owner_name"] == "Fang Wang"
+
+
+def test_a_sign_in_leaves_the_rep_catalogue_alone(rep_a):
+    before = catalog_versions()["reps"]
+
+    type(rep_a.user).objects.filter(pk=rep_a.user_id).update(last_login=timezone.now())
+
+    assert catalog_versions()["reps"] == before
+
+
+def test_a_rep_who_joined_after_the_catalogue_was_read_can_still_be_picked(team, rep_a):
+    Rep.objects.filter(pk=rep_a.pk).update(status=Rep.Status.AWAY)
+    AssignmentRuleFactory(
+        rule_set=RuleSetFactory(), strategy="round_robin", target_team=team, is_default=True
+    )
+
+    with catalogs_pinned():
+        reps_by_id()  # the catalogue as it was before the newcomer
+        newcomer = RepFactory(team=team)  # as if committed by another process meanwhile
+        decision = lead_route(lead=LeadFactory())
+
+    assert decision.owner == newcomer
