@@ -28,6 +28,17 @@ def api(client, source):
     return post
 
 
+@pytest.fixture
+def all_to_rep_a(rep_a):
+    """A company scores into a routed band, and one rule sends every routed lead to rep_a."""
+    rule = AssignmentRuleFactory(
+        rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True
+    )
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
+    return rule
+
+
 def test_a_new_lead_is_created_with_201(api):
     response = api({"name": "王伟", "phone": "138 0013 8000", "email": " Wang@Example.CN "})
 
@@ -72,12 +83,7 @@ def test_html_in_a_name_is_stored_as_text(api):
     assert Lead.objects.get(pk=body["id"]).name == "<script>alert(1)</script>"
 
 
-def test_the_response_names_the_owner_and_the_rule_that_decided(api, rep_a):
-    rule = AssignmentRuleFactory(
-        rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True
-    )
-    RuleTargetFactory(rule=rule, rep=rep_a)
-    ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
+def test_the_response_names_the_owner_and_the_rule_that_decided(api, all_to_rep_a):
 
     body = api({"phone": "13800138000", "company": "恒通"}).json()
 
@@ -87,12 +93,7 @@ def test_the_response_names_the_owner_and_the_rule_that_decided(api, rep_a):
     assert body["score"] == 60 and body["tier"] == "medium"
 
 
-def test_a_lead_that_comes_in_again_still_names_the_rule_that_routed_it(api, rep_a):
-    rule = AssignmentRuleFactory(
-        rule_set=RuleSetFactory(), name="all to rep_a", strategy="round_robin", is_default=True
-    )
-    RuleTargetFactory(rule=rule, rep=rep_a)
-    ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
+def test_a_lead_that_comes_in_again_still_names_the_rule_that_routed_it(api, all_to_rep_a):
     first = api({"phone": "13800138000", "company": "恒通"}).json()
 
     again = api({"phone": "138 0013 8000", "email": "wang@example.cn"})

@@ -33,6 +33,20 @@ pytestmark = pytest.mark.django_db
 COUNTERS = {"hit_count", "last_matched_at"}
 
 
+@pytest.fixture
+def to_rep_a(rep_a):
+    """The live rule set: one default rule sending every lead to rep_a."""
+    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
+    RuleTargetFactory(rule=rule, rep=rep_a)
+    return rule
+
+
+def _company_rule(*, points: int) -> ScoringRule:
+    return ScoringRule.objects.create(
+        name="has company", field="company", operator="not_empty", points=points
+    )
+
+
 def _score(source, phone: str) -> int:
     result = lead_intake(data={"phone": phone, "company": "恒通"}, source=source)
     assert result.ok, result.errors
@@ -40,7 +54,7 @@ def _score(source, phone: str) -> int:
 
 
 def test_a_scoring_rule_changed_by_a_queryset_update_reaches_the_next_intake(source):
-    rule = ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=30)
+    rule = _company_rule(points=30)
     assert _score(source, "13800138001") == 30
 
     ScoringRule.objects.filter(pk=rule.pk).update(points=45)  # no signal fires
@@ -49,7 +63,7 @@ def test_a_scoring_rule_changed_by_a_queryset_update_reaches_the_next_intake(sou
 
 
 def test_a_scoring_rule_changed_by_raw_sql_reaches_the_next_intake(source):
-    rule = ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=30)
+    rule = _company_rule(points=30)
     assert _score(source, "13800138001") == 30
 
     with connection.cursor() as cursor:
@@ -59,7 +73,7 @@ def test_a_scoring_rule_changed_by_raw_sql_reaches_the_next_intake(source):
 
 
 def test_an_edit_rolled_back_leaves_no_stale_copy_behind(source):
-    rule = ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=30)
+    rule = _company_rule(points=30)
     assert _score(source, "13800138001") == 30
 
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -114,9 +128,8 @@ def test_every_insert_update_and_delete_on_a_catalogue_table_gives_it_a_new_vers
     assert len({before, created, changed, deleted}) == 4
 
 
-def test_routing_bumps_hit_counters_without_invalidating_the_cached_rules(rep_a):
-    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
-    RuleTargetFactory(rule=rule, rep=rep_a)
+def test_routing_bumps_hit_counters_without_invalidating_the_cached_rules(rep_a, to_rep_a):
+    rule = to_rep_a
     lead_route(lead=LeadFactory())
     before = catalog_versions()["rules"]
 
@@ -148,7 +161,7 @@ def test_every_rule_column_but_the_hit_counters_is_watched():
 
 
 def test_a_catalogue_without_a_version_row_is_read_afresh_every_time(source):
-    rule = ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=30)
+    rule = _company_rule(points=30)
     CatalogVersion.objects.all().delete()
     assert _score(source, "13800138001") == 30
 
@@ -160,10 +173,8 @@ def test_a_catalogue_without_a_version_row_is_read_afresh_every_time(source):
     assert _score(source, "13800138002") == 12
 
 
-def test_a_warm_api_request_reads_no_configuration_table_and_checks_versions_once(client, source, rep_a):
-    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
-    RuleTargetFactory(rule=rule, rep=rep_a)
-    ScoringRule.objects.create(name="has company", field="company", operator="not_empty", points=60)
+def test_a_warm_api_request_reads_no_configuration_table_and_checks_versions_once(client, source, to_rep_a):
+    _company_rule(points=60)
     token = source_token_rotate(source=source)
 
     def post(phone):
@@ -207,9 +218,7 @@ def test_a_rep_set_away_without_signals_is_skipped_by_the_next_routing(rep_a, re
     assert owners == {first}
 
 
-def test_a_renamed_rep_is_named_anew_in_the_next_explanation(rep_a):
-    rule = AssignmentRuleFactory(rule_set=RuleSetFactory(), strategy="round_robin", is_default=True)
-    RuleTargetFactory(rule=rule, rep=rep_a)
+def test_a_renamed_rep_is_named_anew_in_the_next_explanation(rep_a, to_rep_a):
     lead_route(lead=LeadFactory())
 
     type(rep_a.user).objects.filter(pk=rep_a.user_id).update(first_name="Fang", last_name="Wang")
