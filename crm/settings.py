@@ -105,8 +105,15 @@ WSGI_APPLICATION = "crm.wsgi.application"
 
 DEFAULT_SQLITE = f"sqlite:///{BASE_DIR / 'leadflow.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_SQLITE
+# A server database keeps its connections between requests (re-checked before reuse): opening
+# one costs about as much as routing a lead. SQLite's file connections are cheap to open.
+_SERVER_DATABASE = not DATABASE_URL.startswith("sqlite")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60" if _SERVER_DATABASE else "0")),
+        conn_health_checks=True,
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout + IMMEDIATE transactions let the web process and the scheduler
@@ -122,6 +129,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or None}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if IS_POSTGRES and os.environ.get("DB_SERVER_SIDE_BINDING", "1") != "0":
+    # Parameters bound by the server let psycopg prepare the statements that every intake and
+    # routing repeats (after 5 runs), so PostgreSQL stops planning them anew: planning a lead
+    # query against the lead table's indexes costs about as much as running it. Set
+    # DB_SERVER_SIDE_BINDING=0 behind a pooler that cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
