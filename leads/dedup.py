@@ -60,6 +60,10 @@ class DedupIndex:
         return None
 
 
+# The lead fields dedup_index_load looks stored leads up by (whose planner statistics matter).
+DEDUP_LOOKUP_FIELDS = ("phone_normalized", "email_normalized", "source", "external_id")
+
+
 def dedup_index_load(keys: Iterable[tuple[str, str, int, str]]) -> DedupIndex:
     """Index of the stored leads matching any of the (phone, email, source_id, external_id) keys.
 

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached, catalogs_pinned
-from leads.dedup import DedupIndex, dedup_index_load, lead_merge_fields
+from leads.dedup import DEDUP_LOOKUP_FIELDS, DedupIndex, dedup_index_load, lead_merge_fields
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
 from leads.importing import LeadTable, rejects_write, table_open_path
 from leads.instances import model_new
@@ -205,7 +205,9 @@ class _PlannerStatistics:
     ANALYZE follows. Planning with the small table's statistics, PostgreSQL turns each batch's
     dedup lookup into a full scan (measured: 400 ms instead of 10 ms per batch at 800k leads).
     So once the rows added since the last look exceed a quarter of what the statistics
-    believe, refresh them (a sampled ANALYZE of one table: a fraction of a second)."""
+    believe, refresh them: the table's size and the lookup's columns only (ANALYZE with a column
+    list samples the same pages but builds 4 columns' statistics instead of every column's and
+    expression's: 150 ms instead of a second at 40k leads, measured)."""
 
     MIN_ADDED = 10_000
 
@@ -220,8 +222,10 @@ class _PlannerStatistics:
         if self.believed is None:
             self.believed = self._reltuples()
         if self.added > max(self.MIN_ADDED, self.believed // 4):
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(Lead._meta.get_field(name).column) for name in DEDUP_LOOKUP_FIELDS)
             with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(Lead._meta.db_table)}")
+                cursor.execute(f"ANALYZE {quote(Lead._meta.db_table)} ({columns})")
             self.added = 0
             self.believed = self._reltuples()
 
