@@ -29,6 +29,9 @@ class ScoringContext:
     # Explicit-rule results by the values the rules read, for lead_score(memo=...).
     memo: ExplicitMatchMemo | None = field(default=None, compare=False)
 
+    # What each tier's band says to do, worked out on first use (asked once per lead).
+    _actions: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.memo is None:
             object.__setattr__(self, "memo", ExplicitMatchMemo(self.rules))
@@ -40,7 +43,10 @@ class ScoringContext:
         }
 
     def action_for(self, tier: str) -> str:
-        return band_action(tier, bands=self.bands)
+        action = self._actions.get(tier)
+        if action is None:
+            action = self._actions[tier] = band_action(tier, bands=self.bands)
+        return action
 
 
 def scoring_context_load() -> ScoringContext:
