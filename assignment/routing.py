@@ -272,7 +272,7 @@ class RoutingContext:
 
     def cursor_key(self, rule: AssignmentRule) -> str:
         options = rule.options if isinstance(rule.options, dict) else {}
-        return options.get("cursor_key") or f"{self.cursor_prefix}:{rule.pk or 'draft-' + str(id(rule))}"
+        return options.get("cursor_key") or f"{self.cursor_prefix}:{rule.id or 'draft-' + str(id(rule))}"
 
     def scope(self, key: tuple, q: Q, match) -> list[int]:
         """Rep ids matching q (rep-id order), loaded, locked and counted once per batch; after
@@ -362,7 +362,7 @@ class RoutingContext:
         load limits, Candidate): everything about them that does not move while the batch is
         routed, worked out once per rule instead of once per lead. The Candidate (weight set)
         is reused for every lead the rule picks for; _pick refreshes its load and score."""
-        key = rule.pk or id(rule)
+        key = rule.id or id(rule)
         cached = self._members.get(key)
         if cached is None:
             order, weights = _scope_for(rule, self)
@@ -383,15 +383,15 @@ class RoutingContext:
 
     def name(self, rep: Rep) -> str:
         # Looked up for every candidate shown of every lead: one dict read when known.
-        name = self._names.get(rep.pk)
+        name = self._names.get(rep.id)  # .id, not .pk: a plain attribute read, in the hot loop
         if name is None:
-            name = self._names[rep.pk] = rep.display_name
+            name = self._names[rep.id] = rep.display_name
         return name
 
     def skills(self, rep: Rep) -> dict[str, set[str]]:
-        skills = self._skills.get(rep.pk)
+        skills = self._skills.get(rep.id)
         if skills is None:
-            skills = self._skills[rep.pk] = rep_skills(rep)
+            skills = self._skills[rep.id] = rep_skills(rep)
         return skills
 
     def explanation_head(self) -> dict:
@@ -703,7 +703,17 @@ def _pick(
         state = ctx.cursor_state(cursor_key)
         picked = PICKERS[rule.strategy](eligible, state=state, lead=lead, options=options)
     shown = rows
-    if len(rows) > EXPLAIN_CANDIDATES_MAX:
+    if len(rows) > EXPLAIN_CANDIDATES_MAX and not skipped and not profile:
+        # The common case of the general one below (nobody skipped): the first half, and the
+        # pick where it stands if it is not among them.
+        half = EXPLAIN_CANDIDATES_MAX // 2
+        shown = rows[:half]
+        if picked is not None:
+            at = next(i for i, cand in enumerate(eligible) if cand is picked)
+            if at >= half:
+                shown.append(rows[at])
+        entry["more"] = len(rows) - len(shown)
+    elif len(rows) > EXPLAIN_CANDIDATES_MAX:
         # Keep the pick, the strongest alternatives and the first skips; count the rest.
         head = [r for r in rows if r[1] is None][: EXPLAIN_CANDIDATES_MAX // 2]
         if picked is not None and all(r[0] is not picked for r in head):
@@ -725,23 +735,25 @@ def _pick(
 
 
 def _result(decision: RoutingDecision, ctx: RoutingContext, why: str) -> RoutingDecision:
+    owner, rule = decision.owner, decision.rule
+    owner_id = owner.id if owner is not None else None
     decision.explanation.setdefault("result", {}).update(
         {
             "status": decision.status,
-            "owner": decision.owner.pk if decision.owner else None,
-            "owner_name": ctx.name(decision.owner) if decision.owner else "",
-            "pool_team": decision.pool_team.pk if decision.pool_team else None,
+            "owner": owner_id,
+            "owner_name": ctx.name(owner) if owner is not None else "",
+            "pool_team": decision.pool_team.id if decision.pool_team else None,
             "pool_team_name": decision.pool_team.name if decision.pool_team else "",
             "pool_reason": decision.pool_reason,
             "strategy": decision.strategy,
             "why": why,
         }
     )
-    if decision.owner is not None:
-        ctx.load_delta[decision.owner.pk] += 1
-        ctx.quota_delta[decision.owner.pk] += 1
-    if decision.rule is not None and decision.rule.pk:
-        ctx.hits[decision.rule.pk] += 1
+    if owner_id is not None:
+        ctx.load_delta[owner_id] += 1
+        ctx.quota_delta[owner_id] += 1
+    if rule is not None and rule.id:
+        ctx.hits[rule.id] += 1
     return decision
 
 
