@@ -91,11 +91,6 @@ def catalog_cached(catalog: str, key: Hashable, load: Callable[[], T]) -> T:
     return value
 
 
-def catalogs_forget() -> None:
-    """Drop every cached catalogue (for a process that must not trust what it holds)."""
-    _cache.clear()
-
-
 def reps_by_id() -> dict[int, Rep]:
     """Every rep with its user, by id (read-only). Routing locks the rows of the reps it may
     pick and takes the objects from here: building 50 reps and their users for every lead cost
