@@ -26,11 +26,11 @@ from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_stand
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_scorer, rep_skills
-from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached, reps_by_id
+from crm.catalogs import reps_by_id
 from crm.models import Rep, Team
 from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
-from leads.models import Lead, LeadEvent, LeadType, Source
-from leads.selectors import open_lead_statuses
+from leads.models import Lead, LeadEvent
+from leads.selectors import lead_types_by_id, open_lead_statuses, sources_by_id
 from leads.writing import rows_update
 
 ROUTE_EVENT_KIND = "route"
@@ -149,16 +149,7 @@ class RoutingContext:
     @property
     def facts(self) -> LeadFacts:
         if self._facts is None:
-            self._facts = LeadFacts(
-                sources=lambda: catalog_cached(
-                    SOURCES,
-                    "facts",
-                    lambda: {s.pk: s for s in Source.objects.only("pk", "code", "heat", "channel")},
-                ),
-                lead_types=lambda: catalog_cached(
-                    LEAD_TYPES, "facts", lambda: {t.pk: t for t in LeadType.objects.only("pk", "code")}
-                ),
-            )
+            self._facts = LeadFacts(sources=sources_by_id, lead_types=lead_types_by_id)
         return self._facts
 
     @property

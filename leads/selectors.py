@@ -6,9 +6,22 @@ from collections.abc import Iterator
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
+from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached
 from crm.models import Rep
 from crm.rules import led_team_ids, user_is_manager, user_rep
-from leads.models import Lead, LeadEvent
+from leads.models import Lead, LeadEvent, LeadType, Source
+
+
+def sources_by_id() -> dict[int, Source]:
+    """Every source by id, in code order (read-only; kept while the sources catalogue is
+    unchanged, crm.catalogs): the one load behind the token check, intake's code and name
+    lookup, routing's lead facts and the clocks' heats."""
+    return catalog_cached(SOURCES, "by_id", lambda: {s.pk: s for s in Source.objects.all()})
+
+
+def lead_types_by_id() -> dict[int, LeadType]:
+    """Every lead type by id, in name order (read-only; kept like sources_by_id)."""
+    return catalog_cached(LEAD_TYPES, "by_id", lambda: {t.pk: t for t in LeadType.objects.all()})
 
 
 def open_lead_statuses() -> tuple[str, ...]:

@@ -15,12 +15,12 @@ from django.db import connections, router, transaction
 from django.db.models import DateField, JSONField
 from django.utils import timezone
 
-from crm.catalogs import SOURCES, catalog_cached
 from crm.collection import gc_paused
 from crm.jsoncodec import json_column_reader
 from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
+from leads.selectors import sources_by_id
 from leads.writing import rows_insert, rows_update
 
 # Bulk calls of this size and more run with the cyclic garbage collector paused (crm.collection).
@@ -663,17 +663,14 @@ def source_token_rotate(*, source) -> str:
 
 def source_by_token(*, token: str):
     """The active source whose token this is, or None; compared in constant time."""
-    from leads.models import Source
-
     if not token:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
-    by_token = catalog_cached(
-        SOURCES,
-        "active_by_token",
-        lambda: {s.token_hash: s for s in Source.objects.filter(active=True).exclude(token_hash="")},
+    return next(
+        (
+            s
+            for s in sources_by_id().values()
+            if s.active and s.token_hash and hmac.compare_digest(s.token_hash, digest)
+        ),
+        None,
     )
-    candidate = by_token.get(digest)
-    if candidate is None or not hmac.compare_digest(candidate.token_hash, digest):
-        return None
-    return candidate

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from crm.catalogs import SOURCES, catalog_cached
 from leads.models import Lead
+from leads.selectors import sources_by_id
 from leads.services import CLOCK_FIELDS
 from lifecycle.policies import ResolvedPolicy, extension_between, policy_resolve, stage_rank, stages_of
 
@@ -47,13 +47,7 @@ def rep_levels(*, cache: dict) -> dict[int, str]:
 
 
 def source_heats(*, cache: dict) -> dict[int, str]:
-    from leads.models import Source
-
-    return _memo(
-        cache,
-        "source_heats",
-        lambda: catalog_cached(SOURCES, "heats", lambda: dict(Source.objects.values_list("pk", "heat"))),
-    )
+    return _memo(cache, "source_heats", lambda: {pk: s.heat for pk, s in sources_by_id().items()})
 
 
 def team_tiers(*, cache: dict) -> dict[int, int]:

@@ -20,13 +20,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.catalogs import LEAD_TYPES, SOURCES, catalog_cached, catalogs_pinned
+from crm.catalogs import catalogs_pinned
 from leads.dedup import DEDUP_LOOKUP_FIELDS, DedupIndex, dedup_index_load, lead_merge_fields
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
 from leads.importing import LeadTable, rejects_write, table_open_path
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadType, ScoreBand, Source
 from leads.scoring import ScoringContext, lead_score, scoring_context_load
+from leads.selectors import lead_types_by_id, sources_by_id
 from leads.services import (
     TransitionRequest,
     lead_events_record_bulk,
@@ -91,17 +92,18 @@ class IntakeContext:
 def intake_context_load(*, source: Source) -> IntakeContext:
     return IntakeContext(
         source=source,
-        sources=catalog_cached(SOURCES, "active_by_code_or_name", _sources_by_code_or_name),
-        lead_types=catalog_cached(LEAD_TYPES, "by_code", lambda: {t.code: t for t in LeadType.objects.all()}),
+        sources=_sources_by_code_or_name(),
+        lead_types={t.code: t for t in lead_types_by_id().values()},
         scoring=scoring_context_load(),
     )
 
 
 def _sources_by_code_or_name() -> dict[str, Source]:
     sources: dict[str, Source] = {}
-    for s in Source.objects.filter(active=True):
-        sources[s.code] = s
-        sources.setdefault(s.name, s)
+    for s in sources_by_id().values():
+        if s.active:
+            sources[s.code] = s
+            sources.setdefault(s.name, s)
     return sources
 
 
