@@ -105,17 +105,12 @@ WSGI_APPLICATION = "crm.wsgi.application"
 
 DEFAULT_SQLITE = f"sqlite:///{BASE_DIR / 'leadflow.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_SQLITE
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 # A server database keeps its connections between requests (re-checked before reuse): opening
 # one costs about as much as routing a lead. SQLite's file connections are cheap to open.
-_SERVER_DATABASE = not DATABASE_URL.startswith("sqlite")
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60" if _SERVER_DATABASE else "0")),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "0" if _SQLITE else "60"))
+if _SQLITE:
     # WAL + a busy timeout + IMMEDIATE transactions let the web process and the scheduler
     # share one file without "database is locked" errors reaching users. A 64 MiB page cache
     # (the default is 2 MiB) keeps the lead table's indexes in memory while intake and routing
