@@ -26,12 +26,12 @@ from assignment.eligibility import Skip, rep_skip, rep_skip_load, rep_skip_stand
 from assignment.models import AssignmentRule, RotationCursor, RuleSet, RuleSnapshot, Strategy
 from assignment.selectors import rule_snapshot_ids, rules_for_trigger
 from assignment.strategies import PICKERS, PICKING, STRATEGY_WORDS, Candidate, profile_scorer, rep_skills
-from crm.catalogs import reps_by_id
+from crm.catalogs import catalog_versions_locking, reps_by_id
 from crm.models import Rep, Team
 from leads.loads import rep_load_expression, rep_loads, rep_loads_fold_after_commit
 from leads.models import Lead, LeadEvent
 from leads.selectors import lead_types_by_id, open_lead_statuses, sources_by_id
-from leads.writing import rows_update
+from leads.writing import Writes, rows_update
 
 ROUTE_EVENT_KIND = "route"
 # Events that count against a rep's rolling 24 h assignment quota.
@@ -71,6 +71,81 @@ def _rule_targets(rule: AssignmentRule) -> list:
     if rule.pk is None:
         return list(getattr(rule, "draft_targets", []))
     return list(rule.targets.order_by("pk"))
+
+
+def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
+    """The rotation cursor `key`, locked when routing for real. Plain SQL: the ORM's first()
+    spent longer building the statement and the instance than the database took to answer."""
+    conn = connections[RotationCursor.objects.db]
+    plan = conn.__dict__.get("_cursor_fetch_sql")
+    if plan is None:
+        q = conn.ops.quote_name
+        sql = f"SELECT {q('id')}, {q('state')}, {q('updated_at')} FROM {q(RotationCursor._meta.db_table)} "
+        sql += f"WHERE {q('key')} = %s"
+        locking = f" {conn.ops.for_update_sql()}" if conn.features.has_select_for_update else ""
+        plan = conn.__dict__["_cursor_fetch_sql"] = (sql, sql + locking)
+    with conn.cursor() as cursor:
+        cursor.execute(plan[1] if lock else plan[0], [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, state, updated_at = row
+    if isinstance(state, str | bytes):
+        state = json.loads(state)
+    convert = getattr(conn.ops, "convert_datetimefield_value", None)  # SQLite stores text
+    if convert is not None and updated_at is not None:
+        updated_at = convert(updated_at, None, conn)
+    return RotationCursor.from_db(
+        conn.alias, ["id", "key", "state", "updated_at"], [pk, key, state, updated_at]
+    )
+
+
+# Compiled scope statements by (scope key, counted, locked, database): a scope key names its
+# selection completely (see _scope_for), so its SQL never changes.
+_scope_sql: dict[tuple, tuple[str, tuple]] = {}
+
+
+def _scope_rows(qs, key: tuple) -> list[tuple]:
+    """The rows of the scope query `qs` (ints only: ids and loads), from SQL compiled once per
+    scope: building the locking rep query with the ORM cost more than running it."""
+    key = (*key, qs.db)
+    plan = _scope_sql.get(key)
+    if plan is None:
+        if len(_scope_sql) >= 1024:
+            _scope_sql.clear()
+        plan = _scope_sql[key] = qs.query.get_compiler(using=qs.db).as_sql()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(*plan)
+        return cursor.fetchall()
+
+
+def routing_mutex_acquire() -> None:
+    """Take the routing mutex (see RoutingContext.mutex_acquire) for this transaction. Called
+    before the routing reads its rules, it shares the catalogue-token read's statement."""
+    if _writers_serialized():
+        return
+    conn = connections[RotationCursor.objects.db]
+    q = conn.ops.quote_name
+    sql = f"SELECT {q('id')} FROM {q(RotationCursor._meta.db_table)} WHERE {q('key')} = %s"
+    if conn.features.has_select_for_update:
+        sql += " " + conn.ops.for_update_sql()
+    found = catalog_versions_locking(sql, [ROUTING_MUTEX_KEY])
+    if found is None:
+        found = _row_found(conn, sql, [ROUTING_MUTEX_KEY])
+    if found:
+        return
+    try:
+        with transaction.atomic():
+            RotationCursor.objects.create(key=ROUTING_MUTEX_KEY)
+    except IntegrityError:
+        pass
+    _row_found(conn, sql, [ROUTING_MUTEX_KEY])
+
+
+def _row_found(conn, sql: str, params: list) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _writers_serialized() -> bool:
@@ -119,6 +194,7 @@ class RoutingContext:
         self.hits: Counter = Counter()
         self.exclude: set[int] = set()
         self.preloaded = False
+        self.mutex_held = False
         self._compiled: list[CompiledRule] | None = None
         self._off_schedule: set[int] = set()
         self._standing: dict[int, Skip | None] = {}
@@ -134,17 +210,10 @@ class RoutingContext:
         routing transaction may just have changed, and capacity is a hard cap. (Reading the
         rule list's cursors in the same statement was tried: loading and copying 50 cursor rows
         per single lead cost more than the query it saved.)"""
-        if not self.lock or _writers_serialized():
+        if self.mutex_held or not self.lock:
             return
-        qs = RotationCursor.objects.select_for_update().filter(key=ROUTING_MUTEX_KEY).values_list("pk")
-        if list(qs):
-            return
-        try:
-            with transaction.atomic():
-                RotationCursor.objects.create(key=ROUTING_MUTEX_KEY)
-        except IntegrityError:
-            pass
-        list(qs)
+        routing_mutex_acquire()
+        self.mutex_held = True
 
     @property
     def facts(self) -> LeadFacts:
@@ -201,7 +270,7 @@ class RoutingContext:
             for pk in quota_ids:
                 self._db_24h[pk] = counts.get(pk, 0)
 
-    def _reps_load(self, qs) -> list[int]:
+    def _reps_load(self, qs, key: tuple | None = None) -> list[int]:
         """Lock the reps of `qs` and read their ids in rep-id order (with their open leads, where
         the same statement may count them), then their loads and quotas; returns the ids. The
         Rep objects come from the process's rep catalogue (crm.catalogs.reps_by_id), checked
@@ -217,6 +286,8 @@ class RoutingContext:
             if counts
             else qs.order_by("pk").values_list("pk")
         )
+        if key is not None:
+            rows = _scope_rows(rows, (key, counts, self.lock))
         known = reps_by_id()
         ids, fresh, counted, missing = [], [], {}, []
         for row in rows:
@@ -272,15 +343,12 @@ class RoutingContext:
             if self.preloaded:
                 self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
                 return self._scopes[key]
-            self._scopes[key] = self._reps_load(Rep.objects.filter(q))
+            self._scopes[key] = self._reps_load(Rep.objects.filter(q), key)
         return self._scopes[key]
 
     def cursor_state(self, key: str) -> dict:
         if key not in self._cursors:
-            qs = RotationCursor.objects.filter(key=key)
-            if self.lock:
-                qs = qs.select_for_update()
-            cursor = None if self.preloaded else qs.first()
+            cursor = None if self.preloaded else _cursor_fetch(key, lock=self.lock)
             if cursor is None:
                 cursor = RotationCursor(key=key, state={})
             self._cursors[key] = cursor
@@ -297,8 +365,9 @@ class RoutingContext:
                 cursor.save()
         return cursor.state
 
-    def cursors_save(self) -> None:
-        """One UPDATE for every cursor whose state moved in this batch."""
+    def cursors_save(self, *, writes: Writes | None = None) -> None:
+        """One UPDATE for every cursor whose state moved in this batch (left in `writes`, to go
+        with the batch's lead writes, where the database allows)."""
         changed = sorted(
             (c for key, c in self._cursors.items() if c.pk and c.state != self._cursor_snapshots.get(key)),
             key=lambda c: c.pk,
@@ -307,7 +376,7 @@ class RoutingContext:
             cursor.updated_at = self.now
         # The lean set-wise writer: bulk_update's CASE for 50 cursors took longer to compile
         # than the batch's routing decisions took to make.
-        rows_update(changed, ["state", "updated_at"])
+        rows_update(changed, ["state", "updated_at"], writes=writes)
 
     def performance(self, key: tuple, ids: list[int], options: dict) -> dict[int, tuple[float | None, int]]:
         """(figure, sample) per rep over the rule's window: conversion rate of leads closed, or the

@@ -26,6 +26,7 @@ from assignment.routing import (
     RoutingContext,
     RoutingDecision,
     lead_decide,
+    routing_mutex_acquire,
 )
 from assignment.selectors import leads_manageable_by
 from crm.catalogs import catalogs_pinned
@@ -36,6 +37,7 @@ from crm.services import notifications_send
 from leads.models import Lead, LeadEvent
 from leads.selectors import open_lead_statuses
 from leads.services import TransitionRequest, lead_transition, leads_create_bulk, leads_transition_bulk
+from leads.writing import Writes
 
 __all__ = [
     "ClaimResult",
@@ -86,10 +88,11 @@ def _transition_request(
 PRELOAD_FROM = 20
 
 
-def _rules_hit(*, hits: dict[int, int], now: datetime) -> None:
+def _rules_hit(*, hits: dict[int, int], now: datetime, writes: Writes) -> None:
     """One prepared UPDATE run for every rule that decided in the batch (executemany, in rule
     order so concurrent batches lock the rows in the same order); a CASE over 50 rules built
-    with the ORM took longer to compile than the batch's decisions took to make."""
+    with the ORM took longer to compile than the batch's decisions took to make. A single
+    rule's UPDATE waits in `writes` for the batch's lead writes."""
     if not hits:
         return
     meta = AssignmentRule._meta
@@ -102,11 +105,11 @@ def _rules_hit(*, hits: dict[int, int], now: datetime) -> None:
         f"WHERE {q(meta.pk.column)} = %s"
     )
     params = [(n, at, pk) for pk, n in sorted(hits.items())]
+    if len(params) == 1:  # one lead, one rule: a pipelined executemany costs more
+        writes.add(sql, params[0])
+        return
     with conn.cursor() as cursor:
-        if len(params) == 1:  # one lead, one rule: a pipelined executemany costs more
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)
+        cursor.executemany(sql, params)
 
 
 @transaction.atomic(savepoint=False)  # joins the caller's transaction: no savepoint round trips
@@ -159,8 +162,14 @@ def _route_many(
     exclude_previous: bool | None,
     kind: str,
 ) -> list[RoutingDecision]:
-    ctx = context or RoutingContext(trigger=trigger, now=now)
-    ctx.mutex_acquire()
+    if context is None:
+        # Before the context reads its rules: the lock goes with the catalogue tokens' read.
+        routing_mutex_acquire()
+        ctx = RoutingContext(trigger=trigger, now=now)
+        ctx.mutex_held = True
+    else:
+        ctx = context
+        ctx.mutex_acquire()
     if len(leads) >= PRELOAD_FROM:
         ctx.preload()
     if exclude_previous is None:
@@ -177,6 +186,11 @@ def _route_many(
     routed = [d for d in decisions if d.explanation]
     stored = [d for d in routed if d.lead.pk is not None]
     fresh = [d for d in routed if d.lead.pk is None]
+    # The rotation cursors and hit counters are decided with the last lead: written with the
+    # leads' own writes (one statement for a single lead on PostgreSQL), or on their own.
+    writes = Writes(Lead.objects.db)
+    ctx.cursors_save(writes=writes)
+    _rules_hit(hits=ctx.hits, now=now, writes=writes)
     if stored:
         statuses = sorted({d.lead.status for d in stored})
         events = leads_transition_bulk(
@@ -184,6 +198,7 @@ def _route_many(
             actor=actor,
             now=now,
             expect_status=statuses,
+            writes=writes,
         )
         by_lead = {event.lead_id: event for event in events}
         for decision in stored:
@@ -193,11 +208,11 @@ def _route_many(
             [_transition_request(d, trigger=trigger, reason=reason, kind=kind) for d in fresh],
             actor=actor,
             now=now,
+            writes=writes,
         )
         for decision, event in zip(fresh, created, strict=True):
             decision.event = event
-    ctx.cursors_save()
-    _rules_hit(hits=ctx.hits, now=now)
+    writes.flush()
     return decisions
 
 

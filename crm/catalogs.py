@@ -16,7 +16,7 @@ Values handed out are shared by every caller in the process: read them, never mo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -61,6 +61,27 @@ def catalog_versions() -> dict[str, int]:
     if pin.versions is None:
         pin.versions = _versions_read()
     return pin.versions
+
+
+def catalog_versions_locking(lock_sql: str, params: Sequence[Any]) -> bool | None:
+    """Take a row lock (`lock_sql`: `SELECT … FOR UPDATE` of at most one row) in the statement
+    that reads this pinned block's tokens, when they are still to be read: one round trip for
+    both (routing's mutex, taken first thing by a routing that is not part of a request). The
+    tokens come from the statement's snapshot, taken before any wait for the lock, as they
+    would have been by a read just before it. Returns whether the lock found its row, or None
+    when there is nothing to share (no pin, or its tokens already read): lock on your own."""
+    pin = _pinned.get()
+    if pin is None or pin.versions is not None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH _lock AS ({lock_sql}) SELECT name, version FROM crm_catalogversion "
+            "UNION ALL SELECT NULL, COUNT(*) FROM _lock",
+            params,
+        )
+        rows = cursor.fetchall()
+    pin.versions = {name: version for name, version in rows if name is not None}
+    return any(name is None and count for name, count in rows)
 
 
 @contextmanager

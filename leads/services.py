@@ -21,7 +21,7 @@ from crm.models import Rep
 from leads.instances import model_new
 from leads.models import Activity, Lead, LeadEvent
 from leads.selectors import sources_by_id
-from leads.writing import rows_insert, rows_update
+from leads.writing import Writes, rows_insert, rows_update
 
 # Bulk calls of this size and more run with the cyclic garbage collector paused (crm.collection).
 BULK_GC_PAUSE_FROM = 100
@@ -413,10 +413,13 @@ def leads_transition_bulk(
     now: datetime | None = None,
     expect_status: Sequence[str] | None = None,
     batch_size: int = 1000,
+    writes: Writes | None = None,
 ) -> list[LeadEvent]:
     """The set-wise form of lead_transition: per batch one locking SELECT, a few UPDATEs (see
     _leads_write) and one bulk INSERT of events. Leads whose locked status is not in `expect_status` are skipped
-    (and get no event), so callers can hand over rows selected before the lock."""
+    (and get no event), so callers can hand over rows selected before the lock. The caller's
+    pending `writes` (leads.writing.Writes) go with the batch's own: on PostgreSQL a single
+    lead's UPDATE, its event and the caller's few writes are one statement."""
     now = now or timezone.now()
     requests = list(requests)
     for req in requests:
@@ -424,7 +427,12 @@ def leads_transition_bulk(
         _fields_check(req.fields)
     with transaction.atomic(savepoint=False), gc_paused(len(requests) >= BULK_GC_PAUSE_FROM):
         return _transition_many(
-            requests, actor=actor, now=now, expect_status=expect_status, batch_size=batch_size
+            requests,
+            actor=actor,
+            now=now,
+            expect_status=expect_status,
+            batch_size=batch_size,
+            writes=writes or Writes(router.db_for_write(Lead)),
         )
 
 
@@ -435,11 +443,14 @@ def _transition_many(
     now: datetime,
     expect_status: Sequence[str] | None,
     batch_size: int,
+    writes: Writes,
 ) -> list[LeadEvent]:
     events: list[LeadEvent] = []
     hook_cache: dict = {}
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
+        if start:
+            writes.flush()  # the previous batch's UPDATE before this batch's lock, in order
         locked = _rows_lock(chunk)
         updated: list[Lead] = []
         changed_fields: set[str] = {"updated_at"}
@@ -454,8 +465,8 @@ def _transition_many(
             if isinstance(req.lead, Lead):
                 _refresh_from(req.lead, row)  # nothing to do when it is the locked row itself
         if updated:
-            _leads_write(updated, sorted(changed_fields), batch_size=batch_size)
-    rows_insert(events)
+            _leads_write(updated, sorted(changed_fields), batch_size=batch_size, writes=writes)
+    rows_insert(events, writes=writes)
     return events
 
 
@@ -465,6 +476,7 @@ def leads_create_bulk(
     actor=None,
     now: datetime | None = None,
     batch_size: int = 1000,
+    writes: Writes | None = None,
 ) -> list[LeadEvent]:
     """Create leads straight in the state their first transition leads to: the waist for leads
     that do not exist yet (intake routes or nurtures a lead in the transaction that creates it).
@@ -473,7 +485,8 @@ def leads_create_bulk(
     leads_transition_bulk; the same _apply and transition hooks run in memory (clocks start as
     if the lead had been stored as "new" and moved), then per batch one INSERT of the leads in
     their final state and one of the events — the same events a transition of the stored lead
-    would write. Sets the primary key on each instance; returns the events in request order."""
+    would write. Sets the primary key on each instance; returns the events in request order.
+    The caller's pending `writes` go with the first INSERT (see leads_transition_bulk)."""
     now = now or timezone.now()
     requests = list(requests)
     for req in requests:
@@ -482,11 +495,11 @@ def leads_create_bulk(
         _check_state(req.status, req.owner)
         _fields_check(req.fields)
     with transaction.atomic(savepoint=False), gc_paused(len(requests) >= BULK_GC_PAUSE_FROM):
-        return _create_many(requests, actor=actor, now=now, batch_size=batch_size)
+        return _create_many(requests, actor=actor, now=now, batch_size=batch_size, writes=writes)
 
 
 def _create_many(
-    requests: list[TransitionRequest], *, actor, now: datetime, batch_size: int
+    requests: list[TransitionRequest], *, actor, now: datetime, batch_size: int, writes: Writes | None
 ) -> list[LeadEvent]:
     events: list[LeadEvent] = []
     hook_cache: dict = {}
@@ -501,7 +514,7 @@ def _create_many(
             event, _fields = _transition_in_memory(lead, req, actor=actor, now=now, hook_cache=hook_cache)
             leads.append(lead)
             chunk_events.append(event)
-        rows_insert(leads, keep=("updated_at",))
+        rows_insert(leads, keep=("updated_at",), writes=writes)
         for event in chunk_events:
             event.lead_id = event.lead.pk
         rows_insert(chunk_events)
@@ -538,12 +551,15 @@ def _pk(lead: Lead | int) -> int:
     return lead.pk if isinstance(lead, Lead) else lead
 
 
-def _leads_write(rows: list[Lead], fields: list[str], *, batch_size: int) -> None:
+def _leads_write(
+    rows: list[Lead], fields: list[str], *, batch_size: int, writes: Writes | None = None
+) -> None:
     """Write the union of changed fields for every row (each row carries its own current value
     for fields it did not change, so the union is safe), one set-wise UPDATE per batch: shared
-    values set once, the few varying ones (owner, team) per row (see leads.writing)."""
+    values set once, the few varying ones (owner, team) per row (see leads.writing); left in
+    `writes` to go with the events' INSERT where the database allows."""
     for start in range(0, len(rows), batch_size):
-        rows_update(rows[start : start + batch_size], fields)
+        rows_update(rows[start : start + batch_size], fields, writes=writes)
 
 
 def lead_event_record(

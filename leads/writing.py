@@ -71,6 +71,56 @@ class _Unsupported(Exception):
     """A value or model this writer does not handle: fall back to bulk_create."""
 
 
+class Writes:
+    """Writes of one transaction that may travel with its next statement.
+
+    On PostgreSQL a data-modifying statement in a WITH clause runs to completion whether or not
+    the statement it is attached to refers to it: the few small writes that end a single-lead
+    routing (its rotation cursor, its rule's hit counter, the lead's UPDATE) go as WITH clauses
+    of the INSERT of its event, one round trip instead of four. Only independent writes may be
+    deferred: different tables (or rows), nothing read back, none needed by a later statement
+    before that statement runs. Elsewhere each write runs at once. `flush()` runs what is left.
+    """
+
+    __slots__ = ("connection", "statements", "rows")
+
+    def __init__(self, using: str) -> None:
+        self.connection = connections[using]
+        self.statements: list[tuple[str, list]] = []
+        self.rows = 0
+
+    @property
+    def deferring(self) -> bool:
+        return self.connection.vendor == "postgresql"
+
+    def add(self, sql: str, params: Sequence, *, rows: int = 1) -> None:
+        if not self.deferring:
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql, params)
+            return
+        self.statements.append((sql, list(params)))
+        self.rows += rows
+
+    def attach(self, sql: str, params: list) -> tuple[str, list, int]:
+        """`sql` with the pending writes as its WITH clauses (and their parameters first), and
+        how many rows they wrote; the pending list is emptied."""
+        if not self.statements:
+            return sql, params, 0
+        heads = ", ".join(f"_w{i} AS ({stmt})" for i, (stmt, _) in enumerate(self.statements))
+        merged = [value for _, stmt_params in self.statements for value in stmt_params]
+        rows = self.rows
+        self.statements, self.rows = [], 0
+        return f"WITH {heads} {sql}", merged + params, rows
+
+    def flush(self) -> None:
+        if not self.statements:
+            return
+        last_sql, last_params = self.statements.pop()
+        self.rows -= 1
+        sql, params, rows = self.attach(last_sql, last_params)
+        _pg_execute_bound(self.connection, sql, params, rows=rows + 1)
+
+
 def _column_converter(field: Field, connection) -> Callable[[list, int], None]:
     """A function converting column `i` of every row in place, equal to applying
     field.get_db_prep_save(value, connection) to each value: plain values of the column's own
@@ -228,12 +278,21 @@ def _plan(model: type[Model], connection) -> tuple[list[Field], list[Callable]]:
     return plan
 
 
-def rows_insert(objs: Sequence[Model], *, keep: Iterable[str] = (), using: str | None = None) -> list[Model]:
+def rows_insert(
+    objs: Sequence[Model],
+    *,
+    keep: Iterable[str] = (),
+    using: str | None = None,
+    writes: Writes | None = None,
+) -> list[Model]:
     """INSERT new model instances (all of one model, none with a primary key yet) and set their
     primary keys; returns `objs`. `keep` names auto_now fields whose value already set on the
-    instance is kept (the waist stamps its own `now`)."""
+    instance is kept (the waist stamps its own `now`). Pending `writes` go with the INSERT
+    where they can, or run just before it."""
     objs = list(objs)
     if not objs:
+        if writes is not None:
+            writes.flush()
         return objs
     model = type(objs[0])
     using = using or router.db_for_write(model)
@@ -248,11 +307,15 @@ def rows_insert(objs: Sequence[Model], *, keep: Iterable[str] = (), using: str |
         for i, convert in enumerate(converters):
             convert(rows, i)
     except _Unsupported:
+        if writes is not None:
+            writes.flush()
         return model._default_manager.using(using).bulk_create(objs)
     columns = [f.column for f in fields]
     if connection.vendor == "postgresql" and len(rows) < PG_COPY_FROM:
-        ids = _pg_insert_unnest(connection, model, fields, rows)
+        ids = _pg_insert_unnest(connection, model, fields, rows, writes=writes)
     elif connection.vendor == "postgresql":
+        if writes is not None:
+            writes.flush()
         ids = _pg_copy(connection, model, fields, rows)
     else:
         ids = _insert_returning(connection, model, fields, columns, rows)
@@ -263,7 +326,9 @@ def rows_insert(objs: Sequence[Model], *, keep: Iterable[str] = (), using: str |
     return objs
 
 
-def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | None = None) -> int:
+def rows_update(
+    objs: Sequence[Model], fields: Iterable[str], *, using: str | None = None, writes: Writes | None = None
+) -> int:
     """UPDATE the named fields of stored instances, each row with its own values, where
     bulk_update builds an ORM CASE per column (evaluated row by row through the whole list, and
     quoted into the SQL text on the client). Columns whose value is the same in every row are
@@ -277,8 +342,9 @@ def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | No
     - one row, or the same row more than once (the last value wins, as one by one): plain
       UPDATEs.
 
-    Like bulk_update, no auto_now stamping: pass the field and set its value. Returns the
-    number of rows given."""
+    Like bulk_update, no auto_now stamping: pass the field and set its value. With `writes`
+    (PostgreSQL, one statement's worth) the UPDATE is left pending there instead of run.
+    Returns the number of rows given."""
     objs = list(objs)
     if not objs:
         return 0
@@ -299,12 +365,19 @@ def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | No
         for i, f in enumerate(targets):
             _column_converter(f, connection)(rows, i)
     except _Unsupported:
+        if writes is not None:
+            writes.flush()
         return model._default_manager.using(using).bulk_update(objs, [f.name for f in targets])
     qn = connection.ops.quote_name
     table, pk = qn(meta.db_table), qn(meta.pk.column)
     if len(rows) == 1 or len({row[-1] for row in rows}) < len(rows):
         sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
         sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"
+        if writes is not None and writes.deferring and len(rows) == 1:
+            writes.add(sql, rows[0])
+            return 1
+        if writes is not None:
+            writes.flush()
         with connection.cursor() as cursor:
             if len(rows) == 1:
                 cursor.execute(sql, rows[0])
@@ -322,7 +395,7 @@ def rows_update(objs: Sequence[Model], fields: Iterable[str], *, using: str | No
     own = [[row[-1], *(row[i] for i in varying)] for row in rows]
     own_fields = [targets[i] for i in varying]
     if connection.vendor == "postgresql":
-        _pg_update_unnest(connection, meta, shared, own_fields, own)
+        _pg_update_unnest(connection, meta, shared, own_fields, own, writes=writes)
     else:
         _update_case(connection, table, pk, shared, own_fields, own)
     return len(rows)
@@ -385,7 +458,7 @@ def _pg_execute_bound(connection, sql: str, params: list, *, rows: int, fetch: b
     return result
 
 
-def _pg_update_unnest(connection, meta, shared, varying, own) -> None:
+def _pg_update_unnest(connection, meta, shared, varying, own, *, writes: Writes | None = None) -> None:
     """`UPDATE … FROM unnest(%b::type[], …) AS v WHERE id = v.id`: one server-bound array per
     varying column, where executemany runs one UPDATE per row (pipelined, but each planned and
     executed on its own: ~140 µs a row for intake's merged leads) and an ORM CASE compares every
@@ -401,6 +474,9 @@ def _pg_update_unnest(connection, meta, shared, varying, own) -> None:
         f"UPDATE {table} SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) WHERE {table}.{pk} = v._pk"
     )
     params = [*(value for _, value in shared), *(list(column) for column in zip(*own, strict=True))]
+    if writes is not None:
+        writes.add(sql, params, rows=len(own))
+        return
     _pg_execute_bound(connection, sql, params, rows=len(own))
 
 
@@ -467,19 +543,25 @@ def _pg_copy(connection, model, fields, rows) -> list[Any]:
     return ids
 
 
-def _pg_insert_unnest(connection, model, fields, rows) -> list[Any]:
+def _pg_insert_unnest(connection, model, fields, rows, *, writes: Writes | None = None) -> list[Any]:
     """One `INSERT … SELECT * FROM unnest(%s::type[], …) RETURNING id`: one array parameter
     per column, bound on the server (Django's client-side binding would quote every value,
     JSON documents included, into the SQL text), whatever the number of rows."""
-    qn = connection.ops.quote_name
-    meta = model._meta
-    arrays = ", ".join(f"%b::{_bare_type(f, connection)}[]" for f in fields)
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {qn(meta.pk.column)}"
-    )
-    params = [list(column) for column in zip(*rows, strict=True)]
-    ids = [r[0] for r in _pg_execute_bound(connection, sql, params, rows=len(rows), fetch=True)]
+    plans = connection.__dict__.setdefault("_rows_unnest_sql", {})
+    sql = plans.get(model)
+    if sql is None:
+        qn = connection.ops.quote_name
+        meta = model._meta
+        arrays = ", ".join(f"%b::{_bare_type(f, connection)}[]" for f in fields)
+        sql = plans[model] = (
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"SELECT * FROM unnest({arrays}) RETURNING {qn(meta.pk.column)}"
+        )
+    params: list = [list(column) for column in zip(*rows, strict=True)]
+    extra = 0
+    if writes is not None:
+        sql, params, extra = writes.attach(sql, params)
+    ids = [r[0] for r in _pg_execute_bound(connection, sql, params, rows=len(rows) + extra, fetch=True)]
     if len(ids) != len(rows):
         raise RuntimeError(f"INSERT returned {len(ids)} keys for {len(rows)} rows")
     return ids
