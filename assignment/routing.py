@@ -194,7 +194,6 @@ class RoutingContext:
         self.hits: Counter = Counter()
         self.exclude: set[int] = set()
         self.preloaded = False
-        self.mutex_held = False
         self._compiled: list[CompiledRule] | None = None
         self._off_schedule: set[int] = set()
         self._standing: dict[int, Skip | None] = {}
@@ -210,10 +209,8 @@ class RoutingContext:
         routing transaction may just have changed, and capacity is a hard cap. (Reading the
         rule list's cursors in the same statement was tried: loading and copying 50 cursor rows
         per single lead cost more than the query it saved.)"""
-        if self.mutex_held or not self.lock:
-            return
-        routing_mutex_acquire()
-        self.mutex_held = True
+        if self.lock:
+            routing_mutex_acquire()
 
     @property
     def facts(self) -> LeadFacts:

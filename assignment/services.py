@@ -166,7 +166,6 @@ def _route_many(
         # Before the context reads its rules: the lock goes with the catalogue tokens' read.
         routing_mutex_acquire()
         ctx = RoutingContext(trigger=trigger, now=now)
-        ctx.mutex_held = True
     else:
         ctx = context
         ctx.mutex_acquire()
