@@ -82,12 +82,11 @@ class Writes:
     before that statement runs. Elsewhere each write runs at once. `flush()` runs what is left.
     """
 
-    __slots__ = ("connection", "statements", "rows")
+    __slots__ = ("connection", "statements")
 
     def __init__(self, using: str) -> None:
         self.connection = connections[using]
-        self.statements: list[tuple[str, list]] = []
-        self.rows = 0
+        self.statements: list[tuple[str, list, int]] = []  # SQL, parameters, rows written
 
     @property
     def deferring(self) -> bool:
@@ -98,27 +97,25 @@ class Writes:
             with self.connection.cursor() as cursor:
                 cursor.execute(sql, params)
             return
-        self.statements.append((sql, list(params)))
-        self.rows += rows
+        self.statements.append((sql, list(params), rows))
 
     def attach(self, sql: str, params: list) -> tuple[str, list, int]:
         """`sql` with the pending writes as its WITH clauses (and their parameters first), and
         how many rows they wrote; the pending list is emptied."""
         if not self.statements:
             return sql, params, 0
-        heads = ", ".join(f"_w{i} AS ({stmt})" for i, (stmt, _) in enumerate(self.statements))
-        merged = [value for _, stmt_params in self.statements for value in stmt_params]
-        rows = self.rows
-        self.statements, self.rows = [], 0
+        heads = ", ".join(f"_w{i} AS ({stmt})" for i, (stmt, _, _) in enumerate(self.statements))
+        merged = [value for _, stmt_params, _ in self.statements for value in stmt_params]
+        rows = sum(n for _, _, n in self.statements)
+        self.statements = []
         return f"WITH {heads} {sql}", merged + params, rows
 
     def flush(self) -> None:
         if not self.statements:
             return
-        last_sql, last_params = self.statements.pop()
-        self.rows -= 1
+        last_sql, last_params, last_rows = self.statements.pop()
         sql, params, rows = self.attach(last_sql, last_params)
-        _pg_execute_bound(self.connection, sql, params, rows=rows + 1)
+        _pg_execute_bound(self.connection, sql, params, rows=rows + last_rows)
 
 
 def _column_converter(field: Field, connection) -> Callable[[list, int], None]:
