@@ -73,10 +73,9 @@ def _rule_targets(rule: AssignmentRule) -> list:
     return list(rule.targets.order_by("pk"))
 
 
-def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
-    """The rotation cursor `key`, locked when routing for real. Plain SQL: the ORM's first()
-    spent longer building the statement and the instance than the database took to answer."""
-    conn = connections[RotationCursor.objects.db]
+def _cursor_sql(conn) -> tuple[str, str]:
+    """The rotation cursor read by key: plain, and locked (where the database has row locks).
+    Built once per connection."""
     plan = conn.__dict__.get("_cursor_fetch_sql")
     if plan is None:
         q = conn.ops.quote_name
@@ -84,8 +83,16 @@ def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
         sql += f"WHERE {q('key')} = %s"
         locking = f" {conn.ops.for_update_sql()}" if conn.features.has_select_for_update else ""
         plan = conn.__dict__["_cursor_fetch_sql"] = (sql, sql + locking)
+    return plan
+
+
+def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
+    """The rotation cursor `key`, locked when routing for real. Plain SQL: the ORM's first()
+    spent longer building the statement and the instance than the database took to answer."""
+    conn = connections[RotationCursor.objects.db]
+    plain, locking = _cursor_sql(conn)
     with conn.cursor() as cursor:
-        cursor.execute(plan[1] if lock else plan[0], [key])
+        cursor.execute(locking if lock else plain, [key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -105,16 +112,18 @@ def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
 _scope_sql: dict[tuple, tuple[str, tuple]] = {}
 
 
-def _scope_rows(qs, key: tuple) -> list[tuple]:
-    """The rows of the scope query `qs` (ints only: ids and loads), from SQL compiled once per
-    scope: building the locking rep query with the ORM cost more than running it."""
-    key = (*key, qs.db)
+def _scope_rows(key: tuple, statement: Callable[[], Any]) -> list[tuple]:
+    """The rows of the scope query `statement()` builds (ints only: ids and loads), from SQL
+    built and compiled once per scope: building the locking rep query with the ORM cost more
+    than running it."""
+    db = Rep.objects.db
+    key = (*key, db)
     plan = _scope_sql.get(key)
     if plan is None:
         if len(_scope_sql) >= 1024:
             _scope_sql.clear()
-        plan = _scope_sql[key] = qs.query.get_compiler(using=qs.db).as_sql()
-    with connections[qs.db].cursor() as cursor:
+        plan = _scope_sql[key] = statement().query.get_compiler(using=db).as_sql()
+    with connections[db].cursor() as cursor:
         cursor.execute(*plan)
         return cursor.fetchall()
 
@@ -124,14 +133,10 @@ def routing_mutex_acquire() -> None:
     before the routing reads its rules, it shares the catalogue-token read's statement."""
     if _writers_serialized():
         return
-    conn = connections[RotationCursor.objects.db]
-    q = conn.ops.quote_name
-    sql = f"SELECT {q('id')} FROM {q(RotationCursor._meta.db_table)} WHERE {q('key')} = %s"
-    if conn.features.has_select_for_update:
-        sql += " " + conn.ops.for_update_sql()
-    found = catalog_versions_locking(sql, [ROUTING_MUTEX_KEY])
+    _, locking = _cursor_sql(connections[RotationCursor.objects.db])
+    found = catalog_versions_locking(locking, [ROUTING_MUTEX_KEY])
     if found is None:
-        found = _row_found(conn, sql, [ROUTING_MUTEX_KEY])
+        found = _cursor_fetch(ROUTING_MUTEX_KEY, lock=True) is not None
     if found:
         return
     try:
@@ -139,13 +144,7 @@ def routing_mutex_acquire() -> None:
             RotationCursor.objects.create(key=ROUTING_MUTEX_KEY)
     except IntegrityError:
         pass
-    _row_found(conn, sql, [ROUTING_MUTEX_KEY])
-
-
-def _row_found(conn, sql: str, params: list) -> bool:
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    _cursor_fetch(ROUTING_MUTEX_KEY, lock=True)
 
 
 def _writers_serialized() -> bool:
@@ -267,24 +266,25 @@ class RoutingContext:
             for pk in quota_ids:
                 self._db_24h[pk] = counts.get(pk, 0)
 
-    def _reps_load(self, qs, key: tuple | None = None) -> list[int]:
-        """Lock the reps of `qs` and read their ids in rep-id order (with their open leads, where
-        the same statement may count them), then their loads and quotas; returns the ids. The
-        Rep objects come from the process's rep catalogue (crm.catalogs.reps_by_id), checked
+    def _reps_load(self, q: Q, key: tuple | None = None) -> list[int]:
+        """Lock the reps matching `q` and read their ids in rep-id order (with their open leads,
+        where the same statement may count them), then their loads and quotas; returns the ids.
+        The Rep objects come from the process's rep catalogue (crm.catalogs.reps_by_id), checked
         against its version at the start of the batch. Reps already loaded in this batch keep
-        their first reading."""
-        counts = self.counts_with_reps
-        if counts:
-            qs = qs.annotate(routing_load=rep_load_expression())
-        if self.lock:
-            qs = qs.select_for_update(no_key=True, of=("self",))
-        rows = (
-            qs.order_by("pk").values_list("pk", "routing_load")
-            if counts
-            else qs.order_by("pk").values_list("pk")
-        )
-        if key is not None:
-            rows = _scope_rows(rows, (key, counts, self.lock))
+        their first reading. A scope `key` (see _scope_for) reuses the statement compiled for
+        it before."""
+        counts, lock = self.counts_with_reps, self.lock
+
+        def statement():
+            qs = Rep.objects.filter(q)
+            if counts:
+                qs = qs.annotate(routing_load=rep_load_expression())
+            if lock:
+                qs = qs.select_for_update(no_key=True, of=("self",))
+            qs = qs.order_by("pk")
+            return qs.values_list("pk", "routing_load") if counts else qs.values_list("pk")
+
+        rows = statement() if key is None else _scope_rows((key, counts, lock), statement)
         known = reps_by_id()
         ids, fresh, counted, missing = [], [], {}, []
         for row in rows:
@@ -317,7 +317,7 @@ class RoutingContext:
             return
         target_ids = {t.rep_id for rule in self.rules for t in _rule_targets(rule)}
         target_ids |= {rule.default_owner_id for rule in self.rules if rule.default_owner_id}
-        self._reps_load(Rep.objects.filter(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids)))
+        self._reps_load(~Q(status=Rep.Status.DEPARTED) | Q(pk__in=target_ids))
         keys = [self.cursor_key(rule) for rule in self.rules if rule.strategy in PICKING]
         missing = [key for key in keys if key not in self._cursors]
         if missing:
@@ -340,7 +340,7 @@ class RoutingContext:
             if self.preloaded:
                 self._scopes[key] = [pk for pk in sorted(self.reps) if match(self.reps[pk])]
                 return self._scopes[key]
-            self._scopes[key] = self._reps_load(Rep.objects.filter(q), key)
+            self._scopes[key] = self._reps_load(q, key)
         return self._scopes[key]
 
     def cursor_state(self, key: str) -> dict:

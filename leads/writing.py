@@ -370,8 +370,8 @@ def rows_update(
     if len(rows) == 1 or len({row[-1] for row in rows}) < len(rows):
         sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
         sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"
-        if writes is not None and writes.deferring and len(rows) == 1:
-            writes.add(sql, rows[0])
+        if writes is not None and len(rows) == 1:
+            writes.add(sql, rows[0])  # pending on PostgreSQL, run at once elsewhere
             return 1
         if writes is not None:
             writes.flush()

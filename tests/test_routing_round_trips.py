@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from assignment.models import RotationCursor
 from assignment.services import lead_route
-from leads.models import Lead, LeadEvent
-from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory
+from leads.models import Lead, LeadEvent, ScoreBand
+from lifecycle.intake import lead_intake
+from tests.factories import AssignmentRuleFactory, LeadFactory, RuleSetFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,10 +67,6 @@ def test_on_postgresql_the_writes_of_one_routed_lead_are_one_statement(team_rota
 
 
 def test_a_fresh_intake_lead_carries_the_routing_writes_with_its_insert(team_rotation, rep_a, rep_b):
-    from leads.models import ScoreBand
-    from lifecycle.intake import lead_intake
-    from tests.factories import SourceFactory
-
     source = SourceFactory(code="web", channel="form", heat="hot")
     for tier, minimum in (("high", 80), ("medium", 50), ("low", 0)):  # every tier goes to routing
         ScoreBand.objects.update_or_create(tier=tier, defaults={"min_score": minimum, "action": "route"})
