@@ -145,6 +145,7 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="pooled_leads",
         help_text=_("Pooled in this team's pool; empty = the public pool."),
+        db_index=False,
     )
     previous_owner = models.ForeignKey(
         "crm.Rep",
@@ -156,7 +157,7 @@ class Lead(models.Model):
     )
     pool_reason = models.CharField(_("why in the pool"), max_length=20, blank=True)
     stage = models.ForeignKey(
-        "lifecycle.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "lifecycle.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # Clock columns: the sweep reads only these (each indexed).
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -195,16 +196,37 @@ class Lead(models.Model):
                 name="lead_source_external",
                 condition=~models.Q(external_id=""),
             ),
-            models.Index(fields=["first_contact_due"], name="lead_first_contact_due"),
-            models.Index(fields=["progress_due"], name="lead_progress_due"),
-            models.Index(fields=["claim_due"], name="lead_claim_due"),
-            models.Index(fields=["valid_until"], name="lead_valid_until"),
-            models.Index(fields=["silent_until"], name="lead_silent_until"),
-            models.Index(fields=["released_at"], name="lead_released_at"),
-            models.Index(fields=["reactivation_until"], name="lead_reactivation_until"),
-            models.Index(fields=["cascade_due"], name="lead_cascade_due"),
-            models.Index(fields=["warn_at"], name="lead_warn_at"),
-            models.Index(fields=["previous_owner", "status"], name="lead_previous_owner"),
+            # Clock and history columns: partial, so a row whose column is empty (a new lead
+            # has none of these, an owned lead three or four) writes no entry. Every query on
+            # them compares (`<= now`, `= rep`), which only a non-null value satisfies: both
+            # databases then use the partial index. released_at and reactivation_until have
+            # none: nothing looks leads up by them (they are read off the lead itself).
+            models.Index(
+                fields=["first_contact_due"],
+                name="lead_first_contact_due",
+                condition=Q(first_contact_due__isnull=False),
+            ),
+            models.Index(
+                fields=["progress_due"], name="lead_progress_due", condition=Q(progress_due__isnull=False)
+            ),
+            models.Index(fields=["claim_due"], name="lead_claim_due", condition=Q(claim_due__isnull=False)),
+            models.Index(
+                fields=["valid_until"], name="lead_valid_until", condition=Q(valid_until__isnull=False)
+            ),
+            models.Index(
+                fields=["silent_until"], name="lead_silent_until", condition=Q(silent_until__isnull=False)
+            ),
+            models.Index(
+                fields=["cascade_due"], name="lead_cascade_due", condition=Q(cascade_due__isnull=False)
+            ),
+            models.Index(fields=["warn_at"], name="lead_warn_at", condition=Q(warn_at__isnull=False)),
+            models.Index(
+                fields=["previous_owner", "status"],
+                name="lead_previous_owner",
+                condition=Q(previous_owner__isnull=False),
+            ),
+            models.Index(fields=["pool_team"], name="lead_pool_team", condition=Q(pool_team__isnull=False)),
+            models.Index(fields=["stage"], name="lead_stage", condition=Q(stage__isnull=False)),
             # The pool page: walks one of these backwards and stops after a page.
             models.Index(fields=["-id"], condition=Q(status="pooled"), name="lead_pooled_newest"),
             models.Index(fields=["-score", "-id"], condition=Q(status="pooled"), name="lead_pooled_score"),
@@ -296,7 +318,7 @@ class LeadEvent(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events", db_index=False)
     kind = models.CharField(max_length=30, db_index=True)
     from_owner = models.ForeignKey(
-        "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     to_owner = models.ForeignKey(
         "crm.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -304,7 +326,12 @@ class LeadEvent(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     rule = models.ForeignKey(
         "assignment.AssignmentRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
@@ -320,6 +347,12 @@ class LeadEvent(models.Model):
         indexes = [
             models.Index(fields=["lead", "-id"], name="event_lead_latest"),
             models.Index(fields=["to_owner", "kind", "at"], name="event_owner_kind_at"),
+            # Only for deleting a rep or a user (PROTECT / SET_NULL look events up by them): an
+            # event from nobody (every new lead's routing) or by no user (the engine) has none.
+            models.Index(
+                fields=["from_owner"], name="event_from_owner", condition=Q(from_owner__isnull=False)
+            ),
+            models.Index(fields=["actor"], name="event_actor", condition=Q(actor__isnull=False)),
         ]
 
     def __str__(self) -> str:
