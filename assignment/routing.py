@@ -94,8 +94,10 @@ def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
     with conn.cursor() as cursor:
         cursor.execute(locking if lock else plain, [key])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _cursor_from_row(conn, key, row)
+
+
+def _cursor_from_row(conn, key: str, row: tuple) -> RotationCursor:
     pk, state, updated_at = row
     if isinstance(state, str | bytes):
         state = json.loads(state)
@@ -112,20 +114,44 @@ def _cursor_fetch(key: str, *, lock: bool) -> RotationCursor | None:
 _scope_sql: dict[tuple, tuple[str, tuple]] = {}
 
 
-def _scope_rows(key: tuple, statement: Callable[[], Any]) -> list[tuple]:
+def _scope_rows(
+    key: tuple, statement: Callable[[], Any], *, cursor_key: str | None = None
+) -> tuple[list[tuple], RotationCursor | None]:
     """The rows of the scope query `statement()` builds (ints only: ids and loads), from SQL
     built and compiled once per scope: building the locking rep query with the ORM cost more
-    than running it."""
+    than running it. With `cursor_key` (PostgreSQL), the rule's rotation cursor is locked and
+    read in the same statement and returned (None when it does not exist yet)."""
     db = Rep.objects.db
-    key = (*key, db)
+    conn = connections[db]
+    with_cursor = cursor_key is not None and conn.vendor == "postgresql"
+    key = (*key, db, with_cursor)
     plan = _scope_sql.get(key)
     if plan is None:
         if len(_scope_sql) >= 1024:
             _scope_sql.clear()
-        plan = _scope_sql[key] = statement().query.get_compiler(using=db).as_sql()
-    with connections[db].cursor() as cursor:
-        cursor.execute(*plan)
-        return cursor.fetchall()
+        sql, params = statement().query.get_compiler(using=db).as_sql()
+        if with_cursor:
+            # Locked cursor rows and locked rep rows, each in a CTE (FOR UPDATE is not allowed
+            # in a UNION branch); the reps come back tagged 0, the cursor tagged 1.
+            _, locking = _cursor_sql(conn)
+            sql = (
+                f"WITH _c AS ({locking}), _r AS ({sql}) "
+                "SELECT 0, _r.*, NULL::jsonb, NULL::timestamptz FROM _r "
+                "UNION ALL SELECT 1, _c.* FROM _c"
+            )
+            params = (None, *params)  # the cursor key's place
+        plan = _scope_sql[key] = (sql, tuple(params))
+    sql, params = plan
+    if with_cursor:
+        params = (cursor_key, *params[1:])
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not with_cursor:
+        return rows, None
+    reps = sorted(row[1:2] for row in rows if row[0] == 0)  # rep-id order, as the query orders
+    found = [row[1:] for row in rows if row[0] == 1]
+    return reps, (_cursor_from_row(conn, cursor_key, found[0]) if found else None)
 
 
 def routing_mutex_acquire() -> None:
@@ -200,6 +226,7 @@ class RoutingContext:
         self._skills: dict[int, dict[str, set[str]]] = {}
         self._head: dict | None = None
         self._members: dict[int, tuple] = {}
+        self._cursor_wanted: str | None = None
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -284,7 +311,16 @@ class RoutingContext:
             qs = qs.order_by("pk")
             return qs.values_list("pk", "routing_load") if counts else qs.values_list("pk")
 
-        rows = statement() if key is None else _scope_rows((key, counts, lock), statement)
+        wanted = self._cursor_wanted if key is not None and lock and not counts else None
+        if wanted is not None and wanted in self._cursors:
+            wanted = None
+        if key is None:
+            rows, cursor = statement(), None
+        else:
+            rows, cursor = _scope_rows((key, counts, lock), statement, cursor_key=wanted)
+        if cursor is not None:
+            self._cursors[wanted] = cursor
+            self._cursor_snapshots[wanted] = copy.deepcopy(cursor.state)
         known = reps_by_id()
         ids, fresh, counted, missing = [], [], {}, []
         for row in rows:
@@ -422,7 +458,14 @@ class RoutingContext:
         key = rule.id or id(rule)
         cached = self._members.get(key)
         if cached is None:
-            order, weights = _scope_for(rule, self)
+            # A picking rule reads its rotation cursor with the reps (one round trip, see
+            # _scope_rows): both are locked reads taken under the routing mutex.
+            if self.lock and not self.preloaded and rule.strategy in PICKING:
+                self._cursor_wanted = self.cursor_key(rule)
+            try:
+                order, weights = _scope_for(rule, self)
+            finally:
+                self._cursor_wanted = None
             cached = self._members[key] = []
             for pk in order:
                 rep = self.reps[pk]

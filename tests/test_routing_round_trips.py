@@ -1,7 +1,8 @@
 """A single-lead routing ends in one write statement on PostgreSQL: the rule's rotation cursor,
 its hit counter and the lead's UPDATE travel as WITH clauses of the event's INSERT
-(leads.writing.Writes), and the routing mutex is taken by the statement that reads the
-catalogue tokens. Whatever the shape, every write lands, and the next lead sees them."""
+(leads.writing.Writes), the routing mutex is taken by the statement that reads the catalogue
+tokens, and the rule's cursor is read and locked by the statement that locks its reps. Whatever
+the shape, every write lands, and the next lead sees them."""
 
 import pytest
 from django.db import connection
@@ -64,6 +65,22 @@ def test_on_postgresql_the_writes_of_one_routed_lead_are_one_statement(team_rota
     assert "crm_catalogversion" in ctx.captured_queries[0]["sql"]
     assert "FOR UPDATE" in ctx.captured_queries[0]["sql"]  # the routing mutex, in the same read
     assert decision.event is not None and decision.event.pk is not None
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_on_postgresql_a_picking_rule_reads_its_cursor_with_its_reps(team_rotation, rep_a, rep_b):
+    first = lead_route(lead=LeadFactory(status="new"))  # creates the cursor row
+    lead = LeadFactory(status="new")
+
+    with CaptureQueriesContext(connection) as ctx:
+        second = lead_route(lead=lead)
+
+    reads = [q["sql"] for q in ctx.captured_queries if 'FROM "assignment_rotationcursor"' in q["sql"]]
+    # The mutex (with the catalogue tokens) and the rule's cursor (with the rep lock): no read
+    # of the cursor on its own.
+    assert len(reads) == 2, reads
+    assert 'FROM "crm_rep"' in reads[1] and "FOR NO KEY UPDATE" in reads[1]
+    assert {first.owner, second.owner} == {rep_a, rep_b}  # the state read that way moved on
 
 
 def test_a_fresh_intake_lead_carries_the_routing_writes_with_its_insert(team_rotation, rep_a, rep_b):
