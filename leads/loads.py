@@ -32,18 +32,24 @@ def rep_loads(rep_ids: Iterable[int]) -> tuple[dict[int, int], int]:
     base, deltas = RepLoad._meta.db_table, RepLoadDelta._meta.db_table
     loads: dict[int, int] = {}
     seen = 0
-    # Each id is bound twice: stay well within SQLite's parameter limit (999 on old builds).
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        marks = ", ".join(["%s"] * len(chunk))
+    # PostgreSQL: the ids as one array, so the statement is the same text for any number of
+    # reps (psycopg caches its parsing and the server its plan; with a placeholder per id,
+    # psycopg parsed the SQL anew on every call: 320 µs for 50 reps, more than the query).
+    # Elsewhere each id is bound twice: stay well within SQLite's parameter limit (999 on old
+    # builds).
+    array = connection.vendor == "postgresql"
+    step = max(len(ids), 1) if array else 400
+    for start in range(0, len(ids), step):
+        chunk = ids[start : start + step]
+        marks = "= ANY(%s::bigint[])" if array else f"IN ({', '.join(['%s'] * len(chunk))})"
         sql = (
             f"SELECT rep_id, SUM(n), SUM(d) FROM ("
-            f"SELECT rep_id, open_leads AS n, 0 AS d FROM {base} WHERE rep_id IN ({marks}) "
-            f"UNION ALL SELECT rep_id, delta, 1 FROM {deltas} WHERE rep_id IN ({marks})"
+            f"SELECT rep_id, open_leads AS n, 0 AS d FROM {base} WHERE rep_id {marks} "
+            f"UNION ALL SELECT rep_id, delta, 1 FROM {deltas} WHERE rep_id {marks}"
             f") loads GROUP BY rep_id"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*chunk, *chunk])
+            cursor.execute(sql, [chunk, chunk] if array else [*chunk, *chunk])
             rows = cursor.fetchall()
         loads.update((rep_id, int(n)) for rep_id, n, _ in rows if n)
         seen += sum(int(d) for _, _, d in rows)

@@ -320,8 +320,12 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
         qn = connection.ops.quote_name
         table = qn(meta.db_table)
         head = "SELECT " + ", ".join(f"{table}.{qn(f.column)}" for f in meta.concrete_fields)
-        head += f" FROM {table} WHERE {table}.{qn(meta.pk.column)} IN ("
-        tail = f") ORDER BY {table}.{qn(meta.pk.column)} ASC"
+        # PostgreSQL: the keys as one array (one statement text for any batch size, which
+        # psycopg parses once and the server plans once; a placeholder per key had psycopg
+        # split the SQL anew for every batch).
+        array = connection.vendor == "postgresql"
+        head += f" FROM {table} WHERE {table}.{qn(meta.pk.column)} " + ("= ANY(" if array else "IN (")
+        tail = ("::bigint[]" if array else "") + f") ORDER BY {table}.{qn(meta.pk.column)} ASC"
         if connection.features.has_select_for_update:
             tail += " " + connection.ops.for_update_sql(
                 no_key=connection.features.has_select_for_no_key_update
@@ -343,12 +347,15 @@ def _rows_locked_values(ids: list[int], *, using: str) -> list[tuple]:
                 keeps_null = all(convert(None, col, connection) is None for convert in found)
                 memo = isinstance(f, DateField)
                 converters.append((i, found, col, keeps_null, memo))
-        plan = connection.__dict__["_lead_lock_plan"] = (head, tail, converters)
-    head, tail, converters = plan
+        plan = connection.__dict__["_lead_lock_plan"] = (head, tail, converters, array)
+    head, tail, converters, array = plan
     if not ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(head + ", ".join(["%s"] * len(ids)) + tail, ids)
+        if array:
+            cursor.execute(f"{head}%s{tail}", [list(ids)])
+        else:
+            cursor.execute(head + ", ".join(["%s"] * len(ids)) + tail, ids)
         rows = cursor.fetchall()
     if not converters:
         return rows

@@ -407,22 +407,9 @@ def _comparable(value: Any) -> Any:
     return obj
 
 
-def _sqlite_params_limit(connection) -> int:
-    """The connection's own limit on bound parameters: Django assumes SQLite's old default of
-    999, while builds since 3.32 allow 32,766 (and Debian's 250,000)."""
-    import sqlite3
-
-    connection.ensure_connection()
-    try:
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:  # Python before 3.11
-        limit = connection.features.max_query_params or 999
-    return min(limit, 32_766)
-
-
 def _update_values(connection, table, pk, shared, varying, own) -> None:
-    """`WITH v(…) AS (VALUES (…), …) UPDATE … FROM v WHERE id = v._pk`: SQLite walks the
-    values and finds each row by its key (8.6 ms for 1,000 rows of six columns, where a `CASE id
+    """`WITH v(…) AS (VALUES (…), …) UPDATE … FROM v WHERE id = v._pk`, within the connection's
+    parameter limit: SQLite walks the values and finds each row by its key (8.6 ms for 1,000 rows of six columns, where a `CASE id
     WHEN …` per column, compared with every key for every row, took 27 ms and executemany 9.5)."""
     qn = connection.ops.quote_name
     if connection.Database.sqlite_version_info < (3, 33):  # no UPDATE … FROM before 3.33
@@ -436,7 +423,8 @@ def _update_values(connection, table, pk, shared, varying, own) -> None:
             )
         return
     width = len(varying) + 1
-    per_statement = max(1, (_sqlite_params_limit(connection) - len(shared)) // width)
+    connection.ensure_connection()  # the real limit is read when it connects (crm.apps)
+    per_statement = max(1, ((connection.features.max_query_params or 999) - len(shared)) // width)
     names = ", ".join(["_pk", *(f"_v{i}" for i in range(len(varying)))])
     sets = [f"{qn(f.column)} = %s" for f, _ in shared]
     sets += [f"{qn(f.column)} = v._v{i}" for i, f in enumerate(varying)]

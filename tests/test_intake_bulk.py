@@ -90,10 +90,12 @@ def test_the_reads_per_batch_do_not_grow_with_the_rows(source, routing):
         return sum(q["sql"].startswith("SELECT") for q in ctx.captured_queries)
 
     reads(20, 0)  # first run creates the rotation cursors
-    small = reads(20, 100)
+    # Both above routing's preload threshold (a batch of a few leads reads each rule's reps and
+    # cursor as it needs them, which for a handful is fewer statements than preloading all).
+    small = reads(100, 100)
     large = reads(400, 1000)
 
-    assert large <= small
+    assert large == small
 
 
 def test_a_batch_stays_within_its_query_budget(source, routing, django_assert_max_num_queries):
