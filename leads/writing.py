@@ -332,7 +332,7 @@ def rows_update(
     set once; only the others vary per row:
 
     - PostgreSQL: one `UPDATE … SET shared = %s, own = v.own FROM unnest(%b::type[], …) AS v`,
-      one server-bound array per varying column, joined on the key by hash;
+      one server-bound array per varying column, the rows found by their keys;
     - SQLite: one `WITH v AS (VALUES …) UPDATE … FROM v` joined on the key, split to stay
       within the parameter limit;
     - one row, or the same row more than once (the last value wins, as one by one): plain
@@ -409,8 +409,9 @@ def _comparable(value: Any) -> Any:
 
 def _update_values(connection, table, pk, shared, varying, own) -> None:
     """`WITH v(…) AS (VALUES (…), …) UPDATE … FROM v WHERE id = v._pk`, within the connection's
-    parameter limit: SQLite walks the values and finds each row by its key (8.6 ms for 1,000 rows of six columns, where a `CASE id
-    WHEN …` per column, compared with every key for every row, took 27 ms and executemany 9.5)."""
+    parameter limit: SQLite walks the values and finds each row by its key (8.6 ms for 1,000
+    rows of six columns, where a `CASE id WHEN …` per column, compared with every key for every
+    row, took 27 ms and executemany 9.5)."""
     qn = connection.ops.quote_name
     if connection.Database.sqlite_version_info < (3, 33):  # no UPDATE … FROM before 3.33
         sets = ", ".join(
