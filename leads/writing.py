@@ -335,8 +335,8 @@ def rows_update(
       one server-bound array per varying column, the rows found by their keys;
     - SQLite: one `WITH v AS (VALUES …) UPDATE … FROM v` joined on the key, split to stay
       within the parameter limit;
-    - one row, or the same row more than once (the last value wins, as one by one): plain
-      UPDATEs.
+    - one row, the same row more than once (the last value wins, as one by one), or a database
+      without UPDATE … FROM: plain UPDATEs.
 
     Like bulk_update, no auto_now stamping: pass the field and set its value. With `writes`
     (PostgreSQL, one statement's worth) the UPDATE is left pending there instead of run.
@@ -366,7 +366,7 @@ def rows_update(
         return model._default_manager.using(using).bulk_update(objs, [f.name for f in targets])
     qn = connection.ops.quote_name
     table, pk = qn(meta.db_table), qn(meta.pk.column)
-    if len(rows) == 1 or len({row[-1] for row in rows}) < len(rows):
+    if len(rows) == 1 or len({row[-1] for row in rows}) < len(rows) or not _update_from_supported(connection):
         sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
         sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"
         if writes is not None and len(rows) == 1:
@@ -407,22 +407,20 @@ def _comparable(value: Any) -> Any:
     return obj
 
 
+def _update_from_supported(connection) -> bool:
+    """PostgreSQL, and SQLite from 3.33 (UPDATE … FROM): elsewhere rows_update runs one
+    prepared UPDATE per row."""
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33)
+
+
 def _update_values(connection, table, pk, shared, varying, own) -> None:
     """`WITH v(…) AS (VALUES (…), …) UPDATE … FROM v WHERE id = v._pk`, within the connection's
     parameter limit: SQLite walks the values and finds each row by its key (8.6 ms for 1,000
     rows of six columns, where a `CASE id WHEN …` per column, compared with every key for every
     row, took 27 ms and executemany 9.5)."""
     qn = connection.ops.quote_name
-    if connection.Database.sqlite_version_info < (3, 33):  # no UPDATE … FROM before 3.33
-        sets = ", ".join(
-            [*(f"{qn(f.column)} = %s" for f, _ in shared), *(f"{qn(f.column)} = %s" for f in varying)]
-        )
-        head = [value for _, value in shared]
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET {sets} WHERE {pk} = %s", [[*head, *row[1:], row[0]] for row in own]
-            )
-        return
     width = len(varying) + 1
     connection.ensure_connection()  # the real limit is read when it connects (crm.apps)
     per_statement = max(1, ((connection.features.max_query_params or 999) - len(shared)) // width)
