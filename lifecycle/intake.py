@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assignment.routing import routing_mutex_acquire
 from crm.catalogs import catalogs_pinned
 from leads.dedup import DEDUP_LOOKUP_FIELDS, DedupIndex, dedup_index_load, lead_merge_fields
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
@@ -391,6 +392,9 @@ def _batch_intake(
     stored_merges = [c for c in merges if c.lead.pk is not None]
     batch_merges = [c for c in merges if c.lead.pk is None]
     if merged_existing:
+        # Updating them locks the merged leads' rows, and this batch routes later (lock order:
+        # the routing mutex before lead rows, or a re-route waiting for one of them deadlocks).
+        routing_mutex_acquire()
         fields = {"score", "score_breakdown", "tier", "last_activity_at", "updated_at"}
         for candidate in merges:
             fields.update(candidate.changed)

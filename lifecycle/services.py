@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from assignment.routing import routing_mutex_acquire
 from crm.models import Rep
 from leads.models import Activity, Lead
 from leads.services import activity_record, lead_event_record, lead_transition
@@ -75,6 +76,15 @@ def _holding_clocks(
     return values
 
 
+# Statuses in which an activity may route the lead (activation in silence, recall on a value
+# rise): there the routing mutex is taken before the activity touches the lead's row.
+ROUTING_STATUSES = (Lead.Status.SILENT, Lead.Status.NURTURING)
+
+
+class _RoutingMutexFirst(Exception):
+    """The lead turned routable after the caller read it: redo the activity with the mutex."""
+
+
 @transaction.atomic
 def activity_log(
     *,
@@ -95,31 +105,52 @@ def activity_log(
     Entry points (rep UI, API, imports) call this, never leads.services.activity_record directly.
     The lead is re-read under its row lock after recording, so a sweep acting at the same moment
     either sees the activity or is seen by it, never half of each.
+
+    Lock order is the routing mutex before lead rows (assignment.services), and recording the
+    activity already locks the lead's row by updating it. So where the activity may route the
+    lead, the mutex comes first; otherwise a manager's re-route holding the mutex and waiting
+    for this lead would deadlock with us. If the lead became routable after the caller read it,
+    the attempt is rolled back to its savepoint (which frees the row lock) and redone.
     """
     now = now or timezone.now()
-    activity = activity_record(
-        lead=lead,
-        kind=kind,
-        actor=actor,
-        rep=rep,
-        source=source,
-        occurred_at=occurred_at,
-        note=note,
-        outcome=outcome,
-        caused_by_rep=caused_by_rep,
-        data=data,
-        now=now,
-    )
-    activity_effects_apply(lead=lead, activity=activity, now=now)
-    activity.lead = lead
-    return activity
+    mutex = lead.status in ROUTING_STATUSES
+    while True:
+        try:
+            with transaction.atomic():
+                if mutex:
+                    routing_mutex_acquire()
+                activity = activity_record(
+                    lead=lead,
+                    kind=kind,
+                    actor=actor,
+                    rep=rep,
+                    source=source,
+                    occurred_at=occurred_at,
+                    note=note,
+                    outcome=outcome,
+                    caused_by_rep=caused_by_rep,
+                    data=data,
+                    now=now,
+                )
+                activity_effects_apply(lead=lead, activity=activity, now=now, mutex_held=mutex)
+        except _RoutingMutexFirst:
+            mutex = True
+            lead.refresh_from_db()
+            continue
+        activity.lead = lead
+        return activity
 
 
-def activity_effects_apply(*, lead: Lead, activity: Activity, now: datetime) -> None:
+def activity_effects_apply(
+    *, lead: Lead, activity: Activity, now: datetime, mutex_held: bool | None = None
+) -> None:
     """The life-cycle effects of an activity already recorded: clocks for a held lead,
     activation in silence, directed reactivation from the pool, recall from nurturing on a
-    value rise. Intake calls it for a contact who comes in again (a bulk-created activity)."""
+    value rise. Intake calls it for a contact who comes in again (a bulk-created activity),
+    with the routing mutex already held (mutex_held=None: the caller answers for the order)."""
     locked = Lead.objects.select_for_update(no_key=True).get(pk=lead.pk)
+    if mutex_held is False and locked.status in ROUTING_STATUSES:
+        raise _RoutingMutexFirst
     cache: dict = {}
     if locked.status == Lead.Status.ASSIGNED:
         # A back-dated activity (an import) counts from when it happened, and not at all when it
