@@ -75,3 +75,27 @@ def test_production_settings_pass_the_deploy_check(debug):
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_sqlite_process_starts_without_importing_psycopg():
+    """The import command's start-up counts in its rows/s; psycopg is only loaded for PostgreSQL."""
+    code = (
+        "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='crm.settings'; django.setup();"
+        "from django.db import connection; connection.ensure_connection(); print('psycopg' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}}
+    env.update(LEADFLOW_DEV="1", DATABASE_URL="sqlite:///:memory:")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.django_db
+def test_a_postgresql_connection_lets_psycopg_cache_the_routed_lead_write():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIPPED ON SQLITE: a psycopg setting")
+    from psycopg import _queries
+
+    connection.ensure_connection()
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= 128
