@@ -89,22 +89,36 @@ PRELOAD_FROM = 20
 
 
 def _rules_hit(*, hits: dict[int, int], now: datetime, writes: Writes) -> None:
-    """One prepared UPDATE run for every rule that decided in the batch (executemany, in rule
-    order so concurrent batches lock the rows in the same order); a CASE over 50 rules built
-    with the ORM took longer to compile than the batch's decisions took to make. A single
-    rule's UPDATE waits in `writes` for the batch's lead writes."""
+    """The batch's hit counters in one statement, left in `writes` to go with the lead writes.
+
+    PostgreSQL: one `UPDATE … FROM unnest(keys, counts)` (keys in rule order, so the rows are
+    locked in the order the routing mutex's other holders use), where a pipelined executemany
+    still planned one UPDATE per rule (~4 ms of a 1,000-lead batch over 50 rules). Elsewhere a
+    prepared UPDATE run once per rule. A CASE over 50 rules built with the ORM took longer to
+    compile than the batch's decisions took to make."""
     if not hits:
         return
     meta = AssignmentRule._meta
     conn = connections[AssignmentRule.objects.db]
     q = conn.ops.quote_name
+    table, pk = q(meta.db_table), q(meta.pk.column)
     hit_count, last_matched_at = q(meta.get_field("hit_count").column), meta.get_field("last_matched_at")
     at = last_matched_at.get_db_prep_save(now, conn)
+    ordered = sorted(hits.items())
+    if len(ordered) > 1 and writes.deferring:
+        key_type = meta.pk.rel_db_type(conn)
+        writes.add(
+            f"UPDATE {table} SET {hit_count} = {table}.{hit_count} + v._n, {q(last_matched_at.column)} = %s "
+            f"FROM unnest(%b::{key_type}[], %b::integer[]) AS v(_pk, _n) "
+            f"WHERE {table}.{pk} = ANY(%b::{key_type}[]) AND {table}.{pk} = v._pk",
+            [at, [k for k, _ in ordered], [n for _, n in ordered], [k for k, _ in ordered]],
+            rows=len(ordered),
+        )
+        return
     sql = (
-        f"UPDATE {q(meta.db_table)} SET {hit_count} = {hit_count} + %s, {q(last_matched_at.column)} = %s "
-        f"WHERE {q(meta.pk.column)} = %s"
+        f"UPDATE {table} SET {hit_count} = {hit_count} + %s, {q(last_matched_at.column)} = %s WHERE {pk} = %s"
     )
-    params = [(n, at, pk) for pk, n in sorted(hits.items())]
+    params = [(n, at, key) for key, n in ordered]
     if len(params) == 1:  # one lead, one rule: a pipelined executemany costs more
         writes.add(sql, params[0])
         return

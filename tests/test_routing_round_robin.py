@@ -75,3 +75,20 @@ def test_bulk_routing_updates_hit_counts_set_wise(rule_set, rep_a, rep_b):
     leads_route_bulk(leads)
     rule = rule_set.rules.get(name="East team")
     assert rule.hit_count == 4 and rule.last_matched_at is not None
+
+
+def test_bulk_routing_adds_each_rules_hits_to_the_count_it_had(rule_set, rep_a, rep_b):
+    rep_a.status = rep_b.status = "away"
+    rep_a.save()
+    rep_b.save()
+    lead_route(lead=LeadFactory(status="new"))  # nobody eligible: the default rule decides
+    rule_set.rules.filter(name="East team").update(
+        conditions=[{"field": "region", "op": "eq", "value": "华东"}]
+    )
+    rep_a.status = "active"
+    rep_a.save()
+    leads = [LeadFactory(status="new", region="华东" if i % 3 else "华北") for i in range(6)]
+    leads_route_bulk(leads)
+    counts = dict(rule_set.rules.values_list("name", "hit_count"))
+    assert counts == {"East team": 4, "Default": 1 + 2}
+    assert rule_set.rules.filter(last_matched_at__isnull=True).count() == 0
