@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 
 from crm import views
 
+# The admin modules load here rather than at start-up (crm.admin_apps): with the URLconf, before
+# the first request resolves a URL.
+admin.autodiscover()
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/leads/", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
