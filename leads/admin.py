@@ -118,6 +118,13 @@ class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
     import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
     export_formats = [SpreadsheetCSV, SpreadsheetXLSX]
 
+    def get_valid_export_item_pks(self, request):
+        """The keys an "export selected" may name: the posted ones this user's list holds.
+        django-import-export's default offers every lead's key as a choice (a million-entry form
+        field at a million leads, on every export of a selection) and warns that it is going."""
+        posted = [pk for pk in request.POST.getlist("export_items") if pk.isdigit()]
+        return self.get_queryset(request).filter(pk__in=posted).values_list("pk", flat=True)
+
     @admin.display(description=_("score breakdown"))
     def score_breakdown_display(self, obj):
         """Which rule gave how many points (escaped: rule names are user input)."""
