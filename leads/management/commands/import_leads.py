@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.importing import ImportFileError
 from leads.models import Source
-from lifecycle.intake import IntakeBatchError, intake_file
+from lifecycle.intake import INTAKE_BATCH_SIZE, IntakeBatchError, intake_file
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="code of the Source the leads come from")
         parser.add_argument("--dry-run", action="store_true", help="run everything, then roll it back")
         parser.add_argument("--report", help="write rejected rows (original cells + reason) to this CSV file")
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=INTAKE_BATCH_SIZE, help="rows per transaction")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, path, source, dry_run, report, batch_size, no_progress, **options):
