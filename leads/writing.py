@@ -457,13 +457,23 @@ def _execute_marked(connection, sql: str, params: list, *, rows: int, fetch: boo
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
     connection.ensure_connection()
+    # The text logged is cut: a multi-row statement's placeholders run to hundreds of KB.
+    return _driver_run(connection, connection.connection.cursor(), sql, params, rows, fetch, shown=sql[:2000])
+
+
+def _driver_run(
+    connection, raw_cursor, sql: str, params: list, rows: int, fetch: bool, *, shown: str
+) -> list:
+    """`sql` on a cursor of the driver's own, inside Django's wrapper (execute_wrappers,
+    broken-transaction check, error mapping) but not the debug wrapper, which would render the
+    SQL anew: the statement logs itself, as `shown`, one query for `rows` rows."""
     started = time.monotonic()
-    with CursorWrapper(connection.connection.cursor(), connection) as cursor:
+    with CursorWrapper(raw_cursor, connection) as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall() if fetch else []
     if connection.queries_logged:
         connection.queries_log.append(
-            {"sql": f"{sql[:2000]} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"}
+            {"sql": f"{shown} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
     return result
 
@@ -477,22 +487,12 @@ def _bare_type(field: Field, connection) -> str:
 
 def _pg_execute_bound(connection, sql: str, params: list, *, rows: int, fetch: bool = False) -> list:
     """Run one statement with its parameters bound on the server (Django's client-side binding
-    would quote every array element, JSON documents included, into the SQL text), inside Django's
-    wrapper (execute_wrappers, broken-transaction check, error mapping) but not the debug
-    wrapper, which renders the SQL with client binding: the statement logs itself instead, as
-    one query for `rows` rows. Returns the fetched rows when `fetch`."""
+    would quote every array element, JSON documents included, into the SQL text; the debug
+    wrapper would render it with client binding). Returns the fetched rows when `fetch`."""
     import psycopg
 
     connection.ensure_connection()
-    started = time.monotonic()
-    with CursorWrapper(psycopg.Cursor(connection.connection), connection) as cursor:
-        cursor.execute(sql, params)
-        result = cursor.fetchall() if fetch else []
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"}
-        )
-    return result
+    return _driver_run(connection, psycopg.Cursor(connection.connection), sql, params, rows, fetch, shown=sql)
 
 
 def _pg_update_unnest(connection, meta, shared, varying, own, *, writes: Writes | None = None) -> None:
