@@ -44,3 +44,7 @@ def test_the_admin_checks_discover_the_model_admins_they_check():
         "print(len(admin.site._registry) > 20, errors)"
     )
     assert out == "True []"
+
+
+def test_a_web_process_loads_the_admin_as_it_starts_not_on_its_first_request():
+    assert _run("import crm.wsgi; print('assignment.admin' in sys.modules)") == "True"
