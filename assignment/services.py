@@ -91,11 +91,11 @@ PRELOAD_FROM = 20
 def _rules_hit(*, hits: dict[int, int], now: datetime, writes: Writes) -> None:
     """The batch's hit counters in one statement, left in `writes` to go with the lead writes.
 
-    PostgreSQL: one `UPDATE … FROM unnest(keys, counts)` (keys in rule order, so the rows are
-    locked in the order the routing mutex's other holders use), where a pipelined executemany
-    still planned one UPDATE per rule (~4 ms of a 1,000-lead batch over 50 rules). Elsewhere a
-    prepared UPDATE run once per rule. A CASE over 50 rules built with the ORM took longer to
-    compile than the batch's decisions took to make."""
+    PostgreSQL: one `UPDATE … FROM unnest(keys, counts)`, where a pipelined executemany still
+    planned one UPDATE per rule (~4 ms of a 1,000-lead batch over 50 rules); the routing mutex
+    keeps two batches from locking rule rows at once. Elsewhere a prepared UPDATE run once per
+    rule, in rule order. A CASE over 50 rules built with the ORM took longer to compile than the
+    batch's decisions took to make."""
     if not hits:
         return
     meta = AssignmentRule._meta

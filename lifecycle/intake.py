@@ -150,6 +150,8 @@ def intake_bulk(
     runs in one transaction that is rolled back, so duplicates across batches still count as
     merges in the preview. Pass a dict as `outcomes` to learn each row's fate by row number.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")  # 0 would read no row
     now = now or timezone.now()
     context = intake_context_load(source=source)
     report = IntakeReport()

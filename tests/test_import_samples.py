@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from leads.models import Activity, Lead, LeadEvent
 from lifecycle.intake import intake_file
@@ -61,3 +61,12 @@ def test_the_rejects_report_holds_the_original_row_and_a_reason(db, source, tmp_
     assert lines[0] == "row,姓名,手机,邮箱,公司,地区,行业,职位,规模,预算,reason"
     assert len(lines) == 4
     assert "12345" in text
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "many"])
+def test_a_batch_size_below_one_is_refused_with_its_reason(db, source, size):
+    with pytest.raises(CommandError, match="batch-size"):
+        call_command(
+            "import_leads", str(SAMPLES / "leads_en_utf8.csv"), "--source", source.code, "--batch-size", size
+        )
+    assert not Lead.objects.exists()

@@ -150,3 +150,9 @@ def test_every_new_lead_has_an_intake_or_routing_event(source, routing):
     intake_bulk(rows(10), source=source)
 
     assert LeadEvent.objects.exclude(to_status="").values("lead").distinct().count() == 10
+
+
+def test_a_batch_of_no_rows_is_refused_rather_than_reading_nothing(source, routing):
+    with pytest.raises(ValueError, match="batch_size"):
+        intake_bulk(rows(3), source=source, batch_size=0)
+    assert not Lead.objects.exists()

@@ -1,5 +1,6 @@
 """manage.py import_leads PATH --source CODE [--dry-run] [--report FILE]"""
 
+import argparse
 import gc
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +8,17 @@ from django.core.management.base import BaseCommand, CommandError
 from leads.importing import ImportFileError
 from leads.models import Source
 from lifecycle.intake import INTAKE_BATCH_SIZE, IntakeBatchError, intake_file
+
+
+def _positive(value: str) -> int:
+    """A batch of 0 rows would read nothing and report an empty file; say so instead."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 class Command(BaseCommand):
@@ -20,7 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="code of the Source the leads come from")
         parser.add_argument("--dry-run", action="store_true", help="run everything, then roll it back")
         parser.add_argument("--report", help="write rejected rows (original cells + reason) to this CSV file")
-        parser.add_argument("--batch-size", type=int, default=INTAKE_BATCH_SIZE, help="rows per transaction")
+        parser.add_argument(
+            "--batch-size", type=_positive, default=INTAKE_BATCH_SIZE, help="rows per transaction (≥ 1)"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, path, source, dry_run, report, batch_size, no_progress, **options):
