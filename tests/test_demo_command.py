@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from assignment.models import AssignmentRule, RuleSet
 from crm.models import Rep, Team
@@ -59,3 +59,11 @@ def test_demo_leads_go_through_intake_and_keep_invariants(capsys):
     assert not Lead.objects.filter(status="new").exists()
     call_command("check_invariants")
     assert capsys.readouterr().out.strip().endswith("invariants: 0 violations")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("option", ["--leads", "--reps"])
+def test_demo_refuses_a_negative_count_with_its_reason(option):
+    with pytest.raises(CommandError, match=option.lstrip("-")):
+        call_command("demo", option, "-5")
+    assert not Lead.objects.exists()

@@ -70,3 +70,25 @@ def test_a_batch_size_below_one_is_refused_with_its_reason(db, source, size):
             "import_leads", str(SAMPLES / "leads_en_utf8.csv"), "--source", source.code, "--batch-size", size
         )
     assert not Lead.objects.exists()
+
+
+def test_a_directory_given_as_the_file_is_refused_with_its_reason(db, source, tmp_path):
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("import_leads", str(tmp_path), "--source", source.code, "--no-progress")
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("where", ["a directory", "a missing folder"])
+def test_a_report_path_that_cannot_be_written_stops_the_run_before_any_row(db, source, tmp_path, where):
+    report = tmp_path if where == "a directory" else tmp_path / "missing" / "rejects.csv"
+    with pytest.raises(CommandError, match="--report"):
+        call_command(
+            "import_leads",
+            str(SAMPLES / "leads_zh_gb18030.csv"),
+            "--source",
+            source.code,
+            "--report",
+            str(report),
+            "--no-progress",
+        )
+    assert not Lead.objects.exists()

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from crm.cli import whole_number
 from crm.demo import demo_organisation_create, demo_rows, organisation_exists
 
 
@@ -10,8 +11,8 @@ class Command(BaseCommand):
     help = "Create the demo organisation (once) and N leads through the bulk intake path."
 
     def add_arguments(self, parser):
-        parser.add_argument("--leads", type=int, default=2000)
-        parser.add_argument("--reps", type=int, default=12)
+        parser.add_argument("--leads", type=whole_number(0), default=2000)
+        parser.add_argument("--reps", type=whole_number(0), default=12)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--source", default="import")
         parser.add_argument(

@@ -1,24 +1,14 @@
 """manage.py import_leads PATH --source CODE [--dry-run] [--report FILE]"""
 
-import argparse
 import gc
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.cli import whole_number
 from leads.importing import ImportFileError
 from leads.models import Source
 from lifecycle.intake import INTAKE_BATCH_SIZE, IntakeBatchError, intake_file
-
-
-def _positive(value: str) -> int:
-    """A batch of 0 rows would read nothing and report an empty file; say so instead."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
 
 
 class Command(BaseCommand):
@@ -33,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="run everything, then roll it back")
         parser.add_argument("--report", help="write rejected rows (original cells + reason) to this CSV file")
         parser.add_argument(
-            "--batch-size", type=_positive, default=INTAKE_BATCH_SIZE, help="rows per transaction (≥ 1)"
+            "--batch-size", type=whole_number(1), default=INTAKE_BATCH_SIZE, help="rows per transaction (≥ 1)"
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -49,6 +39,10 @@ class Command(BaseCommand):
         if gc.get_freeze_count() == 0:
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
+        # The report is written after the last batch commits: a place it cannot go must stop
+        # the run before any row is imported, not after.
+        if report and (Path(report).is_dir() or not Path(report).resolve().parent.is_dir()):
+            raise CommandError(f"--report: cannot write {report} (a directory, or its folder is missing)")
         try:
             source_obj = Source.objects.get(code=source)
         except Source.DoesNotExist as exc:
@@ -66,6 +60,8 @@ class Command(BaseCommand):
             )
         except FileNotFoundError as exc:
             raise CommandError(f"no such file: {path}") from exc
+        except (IsADirectoryError, PermissionError) as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         except IntakeBatchError as exc:
