@@ -25,11 +25,10 @@ from django.views.decorators.http import require_GET
 
 from crm import charts, selectors
 from crm.selectors import DashboardFilters, DashboardScope
+from crm.spreadsheets import cell_escape
 
 CACHE_SECONDS = selectors.CACHE_SECONDS
 MAX_RANGE_DAYS = 731
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -563,8 +562,7 @@ def csv_cell(value: Any) -> str | int | float:
         value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     elif isinstance(value, date):
         value = value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return cell_escape(str(value))
 
 
 def figure_csv(figure: Figure) -> str:

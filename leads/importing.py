@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from charset_normalizer import from_bytes
 
+from crm.spreadsheets import cell_escape
 from leads.normalize import text_clean
 
 SAMPLE_BYTES = 64 * 1024
@@ -385,8 +386,10 @@ def table_open_path(path: str | Path) -> tuple[LeadTable, IO[bytes]]:
 def rejects_write(rejects, *, headers: list[str], out: IO[str]) -> int:
     """The rejected rows as CSV: the row number, the original cells and a reason column.
 
-    Written with a UTF-8 BOM by the callers so Excel shows Chinese text correctly.
-    """
+    Written with a UTF-8 BOM by the callers so Excel shows Chinese text correctly. The cells
+    are escaped as an export's are: the report is opened in Excel by whoever fixes the rows,
+    not always whoever sent the file, and a rejected row is exactly where a hostile
+    `=HYPERLINK(…)` ends up."""
     extra_columns: list[str] = []
     for _, original, _ in rejects:
         if isinstance(original, dict):
@@ -397,6 +400,10 @@ def rejects_write(rejects, *, headers: list[str], out: IO[str]) -> int:
     writer = csv.DictWriter(out, fieldnames=fieldnames, extrasaction="ignore", restval="")
     writer.writeheader()
     for number, original, reason in rejects:
-        record = {k: v for k, v in (original or {}).items() if isinstance(k, str) and not k.startswith("_")}
-        writer.writerow({**record, "row": number, "reason": reason})
+        record = {
+            k: cell_escape(v)
+            for k, v in (original or {}).items()
+            if isinstance(k, str) and not k.startswith("_")
+        }
+        writer.writerow({**record, "row": number, "reason": cell_escape(reason)})
     return len(rejects)

@@ -14,19 +14,9 @@ from import_export import fields, resources
 from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
+from crm.spreadsheets import cell_escape
 from leads.importing import ImportFileError, table_open
 from leads.models import Lead
-
-# Characters that make Excel/WPS/LibreOffice treat a cell as a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_escape(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe: shown as text,
-    never evaluated. Numbers are left alone (a negative score is a number, not a formula)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 class LeadResource(resources.ModelResource):

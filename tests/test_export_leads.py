@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from leads.resources import LeadResource, cell_escape
+from crm.spreadsheets import cell_escape
+from leads.resources import LeadResource
 from tests.factories import LeadFactory
 
 

@@ -1,6 +1,7 @@
 """Files from Excel and WPS: every encoding, delimiter and header language gives the same leads,
 and bad input gets a clear error instead of a crash or a lost row."""
 
+import csv
 import os
 
 import pytest
@@ -178,3 +179,16 @@ def test_a_50_mb_file_streams_through(tmp_path, source):
     report = intake_file(path=path, source=source).report
 
     assert report.imported + report.merged + report.rejected == report.total == i
+
+
+def test_the_rejects_report_writes_a_formula_cell_as_text(tmp_path, source):
+    content = csv_bytes(ZH, [['=HYPERLINK("http://x.example")', "12345", "", "@SUM(A1)", "北京"]])
+    (tmp_path / "hostile.csv").write_bytes(content)
+    intake_file(path=tmp_path / "hostile.csv", source=source, report_path=tmp_path / "rejects.csv")
+
+    with open(tmp_path / "rejects.csv", encoding="utf-8-sig", newline="") as f:
+        rejected = list(csv.DictReader(f))
+    assert [(r["姓名"], r["公司名称"]) for r in rejected] == [
+        ('\'=HYPERLINK("http://x.example")', "'@SUM(A1)")
+    ]
+    assert not Lead.objects.exists()
