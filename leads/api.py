@@ -194,6 +194,8 @@ def lead_body(lead: Lead, *, decision=None, created: bool = False) -> dict:
 def leads_create(request: HttpRequest, *, source: Source, payload: dict) -> tuple[int, dict]:
     from lifecycle.intake import lead_intake
 
+    if not isinstance(payload.get("extra", {}), dict):
+        return 400, {"errors": {"extra": ["extra must be a JSON object of names and values."]}}
     if "source" in payload:
         # A token speaks for one source: a "source" field is kept as information, not obeyed.
         label = payload.pop("source")

@@ -7,6 +7,7 @@ leads.normalize so every channel stores the same canonical values.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from django import forms
 from django.core.validators import (
@@ -15,6 +16,7 @@ from django.core.validators import (
     MaxValueValidator,
     ProhibitNullCharactersValidator,
 )
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from leads import normalize
@@ -266,6 +268,10 @@ class _SharedFields(dict):
 LeadIntakeForm.base_fields = _SharedFields(LeadIntakeForm.base_fields)
 
 
+# Clocks of the systems that push activities drift a little; more than this is a wrong clock.
+OCCURRED_AT_SKEW = timedelta(minutes=5)
+
+
 class ActivityIntakeForm(forms.Form):
     """A behaviour event pushed by another system: which lead, what happened, when."""
 
@@ -314,6 +320,17 @@ class ActivityIntakeForm(forms.Form):
 
     def clean_actor(self) -> str:
         return self.cleaned_data.get("actor") or Activity.Actor.CUSTOMER
+
+    def clean_occurred_at(self) -> datetime | None:
+        """A sender whose clock runs ahead would otherwise stamp the lead's last activity in
+        the future (it would sort first and its behaviour points would never decay)."""
+        value = self.cleaned_data.get("occurred_at")
+        if value is not None and value > timezone.now() + OCCURRED_AT_SKEW:
+            raise forms.ValidationError(
+                _("%(value)s is in the future; send when the activity happened."),
+                params={"value": value.isoformat()},
+            )
+        return value
 
     def clean_data(self) -> dict:
         value = self.cleaned_data.get("data")

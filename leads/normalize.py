@@ -205,9 +205,12 @@ def budget_parse(raw: object) -> Decimal | None:
     if not text:
         return None
     try:
-        return Decimal(text)
+        amount = Decimal(text)
     except InvalidOperation as exc:
         raise ValueError(text) from exc
+    if not amount.is_finite():  # "NaN" (pandas' empty cell, JSON's NaN) and "Infinity" parse too
+        raise ValueError(text)
+    return amount
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "对", "t"}

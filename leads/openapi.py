@@ -34,7 +34,9 @@ def _string_fields(form_class) -> dict:
 
 def openapi_document() -> dict:
     lead_props = _string_fields(LeadIntakeForm)
-    lead_props["source"]["description"] = "Code of another active source (defaults to the token's source)."
+    lead_props["source"]["description"] = (
+        "Informational: the token decides the lead's source; this value is kept as extra.source_label."
+    )
     lead_props["company_size"]["description"] = "Head count: 300, 100-499 (lower bound is used) or 1000+."
     lead_props["lead_type"]["description"] = "Code of a LeadType."
     lead_props["is_referral"] = {"type": ["boolean", "string"]}

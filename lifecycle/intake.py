@@ -166,8 +166,8 @@ def intake_bulk(
     def run() -> None:
         for batch in _batched(rows, batch_size):
             batch_report = IntakeReport()
-            validated = _batch_validate(batch, context=context)
             try:
+                validated = _batch_validate(batch, context=context)
                 with transaction.atomic():
                     results = _batch_intake(validated, context=context, now=now, actor=actor, single=False)
             except Exception as exc:

@@ -2,8 +2,10 @@
 re-scores the lead; an unknown contact is 404 unless the source may create leads."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from leads.models import Activity, Lead, ScoringRule
 from leads.services import source_token_rotate
@@ -78,3 +80,20 @@ def test_an_activity_needs_a_way_to_find_the_lead(api):
 
     assert response.status_code == 400
     assert "contact" in response.json()["errors"]
+
+
+def test_an_activity_from_a_clock_running_ahead_is_a_field_error(api, lead_id):
+    ahead = (timezone.now() + timedelta(hours=2)).isoformat()
+
+    response = api(URL, {"lead_id": lead_id, "kind": "webinar", "occurred_at": ahead})
+
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()["errors"]
+    assert not Activity.objects.exists()
+    assert Lead.objects.get(pk=lead_id).last_activity_at is None
+
+
+def test_an_activity_a_minute_ahead_is_within_clock_drift(api, lead_id):
+    ahead = (timezone.now() + timedelta(minutes=1)).isoformat()
+
+    assert api(URL, {"lead_id": lead_id, "kind": "webinar", "occurred_at": ahead}).status_code == 201

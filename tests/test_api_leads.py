@@ -125,3 +125,20 @@ def test_a_token_cannot_file_leads_under_another_source(api, source):
     lead = Lead.objects.get(pk=body["id"])
     assert lead.source == source
     assert lead.extra == {"source_label": "partner"}
+
+
+@pytest.mark.parametrize("budget", ["NaN", float("nan"), "Infinity", float("-inf")])
+def test_a_budget_that_is_not_a_number_gets_400_naming_the_budget(api, budget):
+    response = api({"phone": "13800138000", "budget": budget})
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"budget"}
+    assert not Lead.objects.exists()
+
+
+def test_an_extra_that_is_not_an_object_gets_400(api):
+    response = api({"phone": "13800138000", "extra": "vip"})
+
+    assert response.status_code == 400
+    assert "extra" in response.json()["errors"]
+    assert not Lead.objects.exists()

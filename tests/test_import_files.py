@@ -192,3 +192,13 @@ def test_the_rejects_report_writes_a_formula_cell_as_text(tmp_path, source):
         ('\'=HYPERLINK("http://x.example")', "'@SUM(A1)")
     ]
     assert not Lead.objects.exists()
+
+
+def test_a_nan_budget_from_pandas_rejects_its_row_and_keeps_the_others(tmp_path, source):
+    content = b"name,phone,budget\na,13800138071,NaN\nb,13800138072,inf\nc,13800138073,12.5\n"
+    report, state = leads_imported(tmp_path, "pandas.csv", content, source)
+
+    assert (report.imported, report.merged, report.rejected) == (1, 0, 2)
+    assert [reason for _, _, reason in report.rejects] == [report.rejects[0][2]] * 2
+    assert "budget" in report.rejects[0][2]
+    assert [name for name, *_ in state] == ["c"]
