@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from textwrap import shorten
 from typing import IO, Any
 
 from charset_normalizer import from_bytes
@@ -150,6 +151,8 @@ class LeadTable:
     headers: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     rows: Iterator[dict[str, Any]] = field(default_factory=lambda: iter(()))
+    header_row: int = 1  # its line (CSV) or row (XLSX) number: a title above it is skipped
+    skipped: list[str] = field(default_factory=list)  # the non-blank lines above the header
 
     @property
     def unknown_columns(self) -> list[str]:
@@ -232,6 +235,85 @@ def _lines_decode(stream: IO[bytes], *, encoding: str) -> Iterator[str]:
         yield line.replace("\x00", "")
 
 
+# How far down a title or note above the real header row is looked past.
+HEADER_SEARCH_ROWS = 10
+_CONTACT_FIELDS = frozenset({"phone", "email"})
+
+# (line or row number, cells — None when the line could not be parsed —, the parse error)
+_Numbered = tuple[int, list[str] | None, str]
+
+
+def _fields_named(cells: list[str]) -> set[str]:
+    return {f for f in (_ALIAS_TO_FIELD.get(header_key(c)) for c in cells) if f}
+
+
+def _header_find(numbered: Iterator[_Numbered]) -> tuple[_Numbered, list[str], list[_Numbered]]:
+    """The header row, the non-blank lines above it (skipped) and the rows read past it.
+
+    Spreadsheets exported from Chinese CRMs and fair-registration tools often open with a
+    title ("2026年11月展会客户名单") or a note before the header. The first non-blank row is
+    the header when it names any lead field (as almost every file's does: nothing else is
+    read). Otherwise the header is the first of the next few rows that names a phone or e-mail
+    column, and the rows above it are skipped. Finding none is a file without a header: one
+    clear error, instead of every row rejected for a reason that hides the cause."""
+    seen: list[_Numbered] = []
+    parsed = 0
+    for item in numbered:
+        cells = item[1]
+        if cells is not None and not any(str(c).strip() for c in cells):
+            continue
+        seen.append(item)
+        if cells is None:
+            continue
+        parsed += 1
+        named = _fields_named(cells)
+        if (parsed == 1 and named) or named & _CONTACT_FIELDS or parsed >= HEADER_SEARCH_ROWS:
+            break
+    rows = [item for item in seen if item[1] is not None]
+    if not rows:
+        raise ImportFileError("The file is empty.")
+    header = rows[0] if _fields_named(rows[0][1]) else None
+    if header is None:
+        header = next((item for item in rows if _fields_named(item[1]) & _CONTACT_FIELDS), None)
+    if header is None:
+        first = rows[0]
+        shown = ", ".join(str(c).strip() for c in first[1] if str(c).strip())
+        raise ImportFileError(
+            f"No header row: row {first[0]} ({shorten(shown, 120)}) names no column we know, and "
+            f"none of the next {HEADER_SEARCH_ROWS - 1} rows names a phone or e-mail column. Put a "
+            f"header row such as 姓名, 手机, 邮箱 (or name, phone, email) above the data."
+        )
+    at = seen.index(header)
+    skipped = [", ".join(str(c).strip() for c in item[1] if str(c).strip()) for item in seen[:at] if item[1]]
+    return header, skipped, seen[at + 1 :]
+
+
+def _rows_from(
+    numbered: Iterator[_Numbered], *, headers: list[str], keys: list[str]
+) -> Iterator[dict[str, Any]]:
+    width = len(headers)
+    for number, cells, error in numbered:
+        if cells is None:
+            yield {"_row": number, "_original": {"line": number}, "_error": f"unreadable row: {error}"}
+            continue
+        if not any(str(cell).strip() for cell in cells):
+            continue
+        yield _row_build(cells, headers=headers, keys=keys, width=width, number=number)
+
+
+def _table_build(kind: str, numbered: Iterator[_Numbered], **format_info) -> LeadTable:
+    (header_row, headers, _), skipped, read_ahead = _header_find(numbered)
+    headers = list(headers)
+    while kind == "xlsx" and headers and not headers[-1].strip():
+        headers.pop()  # a sheet's empty cells right of the header (row cells are trimmed too)
+    keys = header_map(headers)
+    table = LeadTable(
+        kind=kind, headers=headers, keys=keys, header_row=header_row, skipped=skipped, **format_info
+    )
+    table.rows = _rows_from(_chain(read_ahead, numbered), headers=headers, keys=keys)
+    return table
+
+
 def _csv_open(stream: IO[bytes], *, encoding: str) -> LeadTable:
     csv.field_size_limit(CSV_FIELD_LIMIT)
     if encoding.startswith("utf-16"):
@@ -253,14 +335,10 @@ def _csv_open(stream: IO[bytes], *, encoding: str) -> LeadTable:
         raise ImportFileError("The file is empty.")
     delimiter = delimiter_detect(head)
     reader = csv.reader(_chain(head, lines), delimiter=delimiter)
-    headers = next(reader)
-    keys = header_map(headers)
-    table = LeadTable(kind="csv", encoding=encoding, delimiter=delimiter, headers=headers, keys=keys)
-    table.rows = _csv_rows(reader, headers=headers, keys=keys)
-    return table
+    return _table_build("csv", _csv_numbered(reader), encoding=encoding, delimiter=delimiter)
 
 
-def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
+def _chain(first: list, rest: Iterator) -> Iterator:
     yield from first
     yield from rest
 
@@ -277,23 +355,16 @@ def delimiter_detect(lines: list[str]) -> str:
         return best if header.count(best) else ","
 
 
-def _csv_rows(reader, *, headers: list[str], keys: list[str]) -> Iterator[dict[str, Any]]:
-    width = len(headers)
+def _csv_numbered(reader) -> Iterator[_Numbered]:
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield {
-                "_row": reader.line_num,
-                "_original": {"line": reader.line_num},
-                "_error": f"unreadable row: {exc}",
-            }
+            yield reader.line_num, None, str(exc)
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        yield _row_build(cells, headers=headers, keys=keys, width=width, number=reader.line_num)
+        yield reader.line_num, cells, ""
 
 
 # Bytes the decoder could not map come through as lone surrogates (errors="surrogateescape").
@@ -342,33 +413,20 @@ def _xlsx_open(stream: IO[bytes]) -> LeadTable:
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
         raise ImportFileError("The workbook has no sheet.")
-    values = sheet.iter_rows(values_only=True)
-    headers: list[str] = []
-    number = 0
-    for number, cells in enumerate(values, start=1):  # noqa: B007 - number is used after the loop
-        texts = [_cell_text(c) for c in cells]
-        if any(t.strip() for t in texts):
-            while texts and not texts[-1].strip():
-                texts.pop()
-            headers = texts
-            break
-    if not headers:
-        workbook.close()
-        raise ImportFileError("The workbook is empty.")
-    keys = header_map(headers)
-    table = LeadTable(kind="xlsx", headers=headers, keys=keys)
-    table.rows = _xlsx_rows(workbook, values, headers=headers, keys=keys, start=number + 1)
-    return table
-
-
-def _xlsx_rows(workbook, values, *, headers, keys, start: int) -> Iterator[dict[str, Any]]:
-    width = len(headers)
+    numbered = _xlsx_numbered(workbook, sheet.iter_rows(values_only=True))
     try:
-        for number, cells in enumerate(values, start=start):
-            texts = [_cell_text(c).replace("\x00", "") for c in cells]
-            if not any(t.strip() for t in texts):
-                continue
-            yield _row_build(texts, headers=headers, keys=keys, width=width, number=number)
+        return _table_build("xlsx", numbered)
+    except ImportFileError as exc:
+        numbered.close()  # closes the workbook
+        if str(exc) == "The file is empty.":
+            raise ImportFileError("The workbook is empty.") from None
+        raise
+
+
+def _xlsx_numbered(workbook, values) -> Iterator[_Numbered]:
+    try:
+        for number, cells in enumerate(values, start=1):
+            yield number, [_cell_text(c).replace("\x00", "") for c in cells], ""
     finally:
         workbook.close()
 

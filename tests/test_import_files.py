@@ -202,3 +202,46 @@ def test_a_nan_budget_from_pandas_rejects_its_row_and_keeps_the_others(tmp_path,
     assert [reason for _, _, reason in report.rejects] == [report.rejects[0][2]] * 2
     assert "budget" in report.rejects[0][2]
     assert [name for name, *_ in state] == ["c"]
+
+
+def test_a_title_row_above_the_header_is_skipped_in_a_csv(tmp_path, source):
+    content = csv_bytes(["2026年11月展会客户名单", "", "", "", ""], [ZH, *ROWS], encoding="gb18030")
+    (tmp_path / "fair.csv").write_bytes(content)
+
+    intake = intake_file(path=tmp_path / "fair.csv", source=source)
+
+    assert (intake.table.header_row, intake.table.skipped) == (2, ["2026年11月展会客户名单"])
+    assert (intake.report.imported, intake.report.rejected) == (3, 0)
+    assert Lead.objects.filter(name="王伟", region="北京").exists()
+
+
+def test_a_title_and_a_note_above_the_header_are_skipped_in_a_workbook(tmp_path, source):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户名单"])
+    sheet.merge_cells("A1:E1")
+    sheet.append(["导出时间：2026-11-30"])
+    for row in [ZH, *ROWS]:
+        sheet.append(row)
+    book.save(tmp_path / "fair.xlsx")
+
+    intake = intake_file(path=tmp_path / "fair.xlsx", source=source)
+
+    assert intake.table.header_row == 3
+    assert (intake.report.imported, intake.report.rejected) == (3, 0)
+
+
+def test_a_file_without_a_header_row_is_one_clear_error(tmp_path, source):
+    (tmp_path / "bare.csv").write_bytes(csv_bytes(ROWS[0], ROWS[1:]))
+
+    with pytest.raises(ImportFileError, match="No header row: row 1 \\(王伟, 138 0013 8000"):
+        intake_file(path=tmp_path / "bare.csv", source=source)
+    assert not Lead.objects.exists()
+
+
+def test_a_header_without_a_contact_column_still_rejects_each_row_with_its_reason(tmp_path, source):
+    report, _ = leads_imported(
+        tmp_path, "nocontact.csv", csv_bytes(["姓名", "公司"], [["王伟", "恒通"]]), source
+    )
+
+    assert (report.imported, report.rejected) == (0, 1)

@@ -73,6 +73,9 @@ class Command(BaseCommand):
             self.stdout.write(f"imported={done.imported} merged={done.merged} rejected={done.rejected}")
             raise CommandError("import stopped") from exc
         result = outcome.report
+        if outcome.table.skipped:
+            lines = "; ".join(outcome.table.skipped)
+            self.stdout.write(f"header on row {outcome.table.header_row}; skipped above it: {lines}")
         if outcome.table.unknown_columns:
             self.stdout.write(f"columns kept in extra: {', '.join(outcome.table.unknown_columns)}")
         if result.total == 0:
