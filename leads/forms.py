@@ -35,6 +35,14 @@ def phone_clean(raw: str) -> str:
     if not raw:
         return ""
     normalized = normalize.phone_normalize(raw)
+    if normalized is None and normalize.SCIENTIFIC_NUMBER.fullmatch(raw.strip()):
+        raise forms.ValidationError(
+            _(
+                "“%(value)s” is a number Excel shortened to scientific notation, so its digits are "
+                "lost: format the phone column as text and export the file again."
+            ),
+            params={"value": raw[:40]},
+        )
     if normalized is None:
         raise forms.ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw[:40]})
     return normalized

@@ -133,7 +133,22 @@ def phone_normalize(raw: object, *, region: str = DEFAULT_PHONE_REGION) -> str |
         text = "+" + text[2:]
     if region == "CN" and _CN_MOBILE_PLAIN.fullmatch(text):
         return "+86" + text
-    return _phone_parse(text, region)
+    return _phone_parse(text, region) or _phone_in_text(text, region)
+
+
+@lru_cache(maxsize=4096)
+def _phone_in_text(text: str, region: str) -> str | None:
+    """The first valid number inside a cell that holds more than a number: '138 0013 8000
+    （微信同号）', '13800138000/13900139000', '138-0013-8000 转 123', '13800138000.0' (a
+    spreadsheet's number cell). phonenumbers' matcher finds it; only a cell that the plain parse
+    refused gets here, so ordinary rows never pay for the scan."""
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+# What Excel writes for a long number in a General-format column: its last digits are gone.
+SCIENTIFIC_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+?[0-9]+")
 
 
 # A bare 11-digit mainland mobile number (most rows of a Chinese file) is what phonenumbers

@@ -39,7 +39,31 @@ def test_a_mobile_shaped_number_in_a_range_the_library_does_not_know_is_kept():
     assert phone_normalize("154 0013 8000") == "+8615400138000"
 
 
-@pytest.mark.parametrize("raw", ["12345", "1380013800", "12800138000", "abc", "", None, "+86 00000000000"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000.0",  # a spreadsheet's number cell written out as a float
+        "138 0013 8000（微信同号）",
+        "13800138000/13900139000",  # two numbers in one cell: the first is the contact
+        "手机：138-0013-8000 转 123",
+    ],
+)
+def test_a_number_inside_a_cell_with_more_text_is_found(raw):
+    assert phone_normalize(raw) == "+8613800138000"
+
+
+def test_a_phone_excel_shortened_to_scientific_notation_is_refused_with_the_cause():
+    from django import forms
+
+    from leads.forms import phone_clean
+
+    with pytest.raises(forms.ValidationError, match="scientific notation|科学计数法"):
+        phone_clean("1.38001E+10")
+
+
+@pytest.mark.parametrize(
+    "raw", ["12345", "1380013800", "12800138000", "abc", "", None, "+86 00000000000", "订单号 20261130123456"]
+)
 def test_impossible_phone_numbers_are_none(raw):
     assert phone_normalize(raw) is None
 
