@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+
+from leads.normalize import decimal_or_none
 
 EXTRA_PREFIX = "extra."
 
@@ -131,15 +133,6 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict | tuple) and len(value) == 0)
 
 
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def _bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -164,7 +157,7 @@ def _same(actual: Any, expected: Any) -> bool:
             return False
     if isinstance(actual, bool) or isinstance(expected, bool):
         return _bool(actual) == _bool(expected)
-    a, e = _number(actual), _number(expected)
+    a, e = decimal_or_none(actual), decimal_or_none(expected)
     if a is not None and e is not None:
         return a == e
     if actual is None:
@@ -196,14 +189,14 @@ def condition_holds(condition: dict, actual: Any) -> bool:
             return any(_same(item, expected) for item in actual)
         return str(expected).casefold() in str(actual).casefold()
     if op in NUMBER_OPS:
-        number = _number(actual)
+        number = decimal_or_none(actual)
         if number is None:
             return False
         if op == "between":
             low, high = (expected + [None, None])[:2] if isinstance(expected, list) else (None, None)
-            low_n, high_n = _number(low), _number(high)
+            low_n, high_n = decimal_or_none(low), decimal_or_none(high)
             return (low_n is None or number >= low_n) and (high_n is None or number <= high_n)
-        bound = _number(expected)
+        bound = decimal_or_none(expected)
         if bound is None:
             return False
         return number >= bound if op == "gte" else number <= bound
@@ -242,7 +235,7 @@ def condition_compile(condition: dict) -> Callable[[Any], bool]:
             text_test.negated = not found_means
             return text_test
     if op in ("gte", "lte"):
-        bound = _number(expected)
+        bound = decimal_or_none(expected)
         if bound is not None:
             above = op == "gte"
 
@@ -271,18 +264,18 @@ def condition_validate(condition: Any) -> list[str]:
     if op in LIST_OPS and (not isinstance(value, list) or not value):
         errors.append(f"{field} {OPERATORS[op]}: give at least one value")
     if op == "between":
-        if not isinstance(value, list) or len(value) != 2 or all(_number(v) is None for v in value):
+        if not isinstance(value, list) or len(value) != 2 or all(decimal_or_none(v) is None for v in value):
             errors.append(f"{field} between: give a lower and/or an upper number")
-        elif any(v not in (None, "") and _number(v) is None for v in value):
+        elif any(v not in (None, "") and decimal_or_none(v) is None for v in value):
             errors.append(f"{field} between: both bounds must be numbers")
-    if op in ("gte", "lte") and _number(value) is None:
+    if op in ("gte", "lte") and decimal_or_none(value) is None:
         errors.append(f"{field} {OPERATORS[op]}: the value must be a number, not {value!r}")
     if op in ("eq", "ne", "contains") and _is_empty(value) and value is not False:
         errors.append(f"{field} {OPERATORS[op]}: give a value (or use 'is empty')")
     if (
         field_kind(field) == "number"
         and op in ("eq", "ne")
-        and _number(value) is None
+        and decimal_or_none(value) is None
         and not _is_empty(value)
     ):
         errors.append(f"{field} is a number: {value!r} is not")

@@ -3,12 +3,10 @@ with the live set, without writing anything: the routing engine in read-only mod
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
@@ -17,6 +15,7 @@ from assignment.models import AssignmentRule, RuleSet
 from assignment.routing import RoutingContext, RoutingDecision, lead_decide
 from assignment.selectors import rules_for_trigger
 from leads.models import Lead, Source
+from leads.normalize import decimal_or_none
 
 LEAD_TEXT_FIELDS = (
     "name",
@@ -102,11 +101,11 @@ def leads_from_sample(rows: list[dict]) -> list[Lead]:
             if key in LEAD_TEXT_FIELDS:
                 setattr(lead, key, value)
             elif key in ("score", "company_size"):
-                with contextlib.suppress(ValueError):
-                    setattr(lead, key, int(float(value)))
+                number = decimal_or_none(value)  # not NaN or infinity: a sample cell, not a crash
+                if number is not None:
+                    setattr(lead, key, int(number))
             elif key == "budget":
-                with contextlib.suppress(InvalidOperation):
-                    lead.budget = Decimal(value)
+                lead.budget = decimal_or_none(value)
             elif key == "is_referral":
                 lead.is_referral = value.lower() in ("1", "true", "yes", "是")
             elif key == "source":

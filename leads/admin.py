@@ -24,6 +24,7 @@ from leads.models import (
     Source,
 )
 from leads.resources import LeadResource, SpreadsheetCSV, SpreadsheetXLSX
+from leads.scoring import scoring_rule_problems
 from leads.services import source_token_rotate
 
 # Uploads larger than this are imported by a django-q2 task (ImportJob) instead of in the request.
@@ -268,8 +269,26 @@ class ActivityAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+class ScoringRuleForm(forms.ModelForm):
+    class Meta:
+        model = ScoringRule
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides what is shown
+
+    def clean(self):
+        cleaned = super().clean()
+        rule = ScoringRule(**{k: v for k, v in cleaned.items() if k in _SCORING_RULE_COLUMNS})
+        for field_name, message in scoring_rule_problems(rule).items():
+            if field_name in self.fields and field_name not in self.errors:
+                self.add_error(field_name, message)
+        return cleaned
+
+
+_SCORING_RULE_COLUMNS = {f.name for f in ScoringRule._meta.concrete_fields}
+
+
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(admin.ModelAdmin):
+    form = ScoringRuleForm
     list_display = ["name", "kind", "field", "operator", "value", "activity_kind", "points", "cap", "active"]
     list_filter = ["kind", "active"]
     list_editable = ["points", "active"]

@@ -214,6 +214,19 @@ def company_size_parse(raw: object) -> int | None:
     return int(Decimal(match.group()))
 
 
+def decimal_or_none(value: object) -> Decimal | None:
+    """A finite Decimal from a number or numeric text; None for anything else. Decimal() also
+    accepts "NaN" and "Infinity", whose ordering comparisons raise: a rule value or a lead value
+    like that must compare as "not a number", never break the scoring or routing of a lead."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
 def budget_parse(raw: object) -> Decimal | None:
     """A decimal amount from '50', '50.5', '1,000', '¥300'; ValueError when there is no number."""
     text = unicodedata.normalize("NFKC", text_clean(raw)).replace(",", "").lstrip("¥$￥").strip()

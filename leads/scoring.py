@@ -6,16 +6,19 @@ them in, so scoring a batch costs no queries per lead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.catalogs import SCORING, catalog_cached
 from leads.models import Activity, Lead, ScoreBand, ScoringRule, Tier
+from leads.normalize import decimal_or_none
 
 Breakdown = list[dict[str, Any]]
 
@@ -95,15 +98,6 @@ def _field_value(lead: Lead, field: str) -> Any:
     return getattr(lead, field, None)
 
 
-def _number(value: Any) -> Decimal | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 _SAME_MEMO: dict[tuple, bool] = {}
 
 
@@ -128,7 +122,7 @@ def _same_compute(left: Any, right: Any) -> bool:
         return bool(left) == (
             right if isinstance(right, bool) else str(right).lower() in {"1", "true", "yes"}
         )
-    a, b = _number(left), _number(right)
+    a, b = decimal_or_none(left), decimal_or_none(right)
     if a is not None and b is not None:
         return a == b
     return str(left).strip().casefold() == str(right).strip().casefold()
@@ -140,6 +134,57 @@ def _as_list(value: Any) -> list:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return [value]
+
+
+# Names a rule's field may take besides Lead's own columns and extra.<key> (see _field_value).
+_RELATED_FIELDS = ("source", "heat", "lead_type")
+
+
+def scoring_fields() -> list[str]:
+    plain = [f.name for f in Lead._meta.concrete_fields if not f.is_relation]
+    return sorted({*plain, *_RELATED_FIELDS})
+
+
+def scoring_rule_problems(rule: ScoringRule) -> dict[str, str]:
+    """What makes a rule unusable, by form field. A rule with a field scoring cannot read or a
+    ≥ compared with text never matches, silently: the manager who typed it must hear so when
+    saving, not wonder later why nobody gets the points."""
+    problems: dict[str, str] = {}
+    if _holds_non_finite(rule.value):
+        problems["value"] = _("NaN and infinity are not values a rule can compare with.")
+    if rule.kind == ScoringRule.Kind.BEHAVIOURAL:
+        if not rule.activity_kind:
+            problems["activity_kind"] = _("A behavioural rule needs the activity kind it scores.")
+        return problems
+    field_name = (rule.field or "").strip()
+    if not field_name:
+        problems["field"] = _("An explicit rule needs the lead field it looks at.")
+    elif not (field_name in scoring_fields() or (field_name.startswith("extra.") and len(field_name) > 6)):
+        problems["field"] = _("Unknown field “%(field)s”: use one of %(known)s, or extra.<key>.") % {
+            "field": field_name,
+            "known": ", ".join(scoring_fields()),
+        }
+    op = rule.operator
+    if not op:
+        problems["operator"] = _("An explicit rule needs an operator.")
+    elif op in (ScoringRule.Operator.GTE, ScoringRule.Operator.LTE) and "value" not in problems:
+        if decimal_or_none(rule.value) is None:
+            problems["value"] = _("≥ and ≤ compare with a number; “%(value)s” is not one.") % {
+                "value": rule.value
+            }
+    elif op in (ScoringRule.Operator.IN, ScoringRule.Operator.NOT_IN) and not _as_list(rule.value):
+        problems["value"] = _("Give at least one value (a list, or values separated by commas).")
+    return problems
+
+
+def _holds_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return any(_holds_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(v) for v in value.values())
+    return False
 
 
 def explicit_rule_matches(rule: ScoringRule, lead: Lead) -> bool:
@@ -161,7 +206,7 @@ def explicit_rule_matches(rule: ScoringRule, lead: Lead) -> bool:
     if op == ScoringRule.Operator.CONTAINS:
         return str(rule.value).casefold() in str(value).casefold()
     if op in (ScoringRule.Operator.GTE, ScoringRule.Operator.LTE):
-        a, b = _number(value), _number(rule.value)
+        a, b = decimal_or_none(value), decimal_or_none(rule.value)
         if a is None or b is None:
             return False
         return a >= b if op == ScoringRule.Operator.GTE else a <= b

@@ -87,6 +87,8 @@ def test_the_editor_shows_existing_conditions_as_rows(client, manager):
         (("regoin", "eq", "上海"), "unknown field &#x27;regoin&#x27;"),
         (("region", "like", "上海"), "unknown operator &#x27;like&#x27;"),
         (("score", "gte", "many"), "the value must be a number"),
+        (("score", "gte", "nan"), "the value must be a number"),
+        (("budget", "between", "10, inf"), "both bounds must be numbers"),
         (("region", "in", ""), "give at least one value"),
     ],
 )

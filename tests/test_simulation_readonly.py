@@ -87,3 +87,19 @@ def test_the_simulate_page_runs_over_an_uploaded_sample(client, manager, rule_se
     assert outsider.display_name in page and "Distribution" in page
     assert "Rule 1 &#x27;West&#x27; matched (region=北京)" in page
     assert _state() == before
+
+
+def test_numbers_a_sample_cannot_hold_are_read_as_blank_not_a_crash(client, manager, rule_set):
+    client.force_login(manager)
+    url = reverse("admin:assignment_ruleset_simulate", args=[rule_set.pk])
+    rules = list(rule_set.rules.order_by("position"))
+    data = {f"order_{r.pk}": str(i) for i, r in enumerate(rules, start=1)}
+    data.update({f"active_{r.pk}": "on" for r in rules})
+    data["sample"] = SimpleUploadedFile(
+        "sample.csv", b"name,region,score,company_size,budget\na,x,inf,1e999,NaN\nb,y,NaN,-inf,Infinity\n"
+    )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "Distribution" in response.content.decode()
