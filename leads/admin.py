@@ -12,6 +12,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 
 from crm.paginators import BoundedCountPaginator
 from leads.forms import LeadIntakeForm, form_errors
+from leads.importing import ImportFileError
 from leads.models import (
     Activity,
     IdempotencyKey,
@@ -213,6 +214,15 @@ class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
         if form is not None and "source" in getattr(form, "cleaned_data", {}):
             kwargs["source"] = form.cleaned_data["source"]
         return kwargs
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        """Our reader's own reason ("No header row: row 1 (…)", "This is an old Excel .xls
+        workbook …") instead of import-export's "'ValueError' encountered while trying to read
+        file", which names neither the problem nor the fix."""
+        if isinstance(e, ImportFileError):
+            form.add_error("import_file", str(e))
+            return
+        super().add_data_read_fail_error_to_form(form, e)
 
     def import_action(self, request, **kwargs):
         """Big uploads become a background ImportJob instead of holding the request."""

@@ -15,7 +15,7 @@ from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
 from crm.spreadsheets import cell_escape
-from leads.importing import ImportFileError, table_open
+from leads.importing import table_open
 from leads.models import Lead
 
 
@@ -134,10 +134,7 @@ def dataset_rows(dataset: tablib.Dataset):
 
 
 def _dataset_from_bytes(data: bytes) -> tablib.Dataset:
-    try:
-        table = table_open(io.BytesIO(data))
-    except ImportFileError as exc:
-        raise ValueError(str(exc)) from exc
+    table = table_open(io.BytesIO(data))  # ImportFileError: the admin shows its message
     dataset = tablib.Dataset(headers=[*table.headers, "_row", "_error"])
     for row in table.rows:
         original = row["_original"]

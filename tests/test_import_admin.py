@@ -47,6 +47,31 @@ def test_the_preview_escapes_html_from_the_file(admin_client, source):
     assert "&lt;script&gt;" in html
 
 
+def test_a_title_row_above_the_header_previews_the_leads_below_it(admin_client, source):
+    content = "2026年11月展会客户名单,,\n姓名,手机,公司\n王伟,13800138000,恒通\n".encode("gb18030")
+
+    preview = admin_client.post(
+        "/admin/leads/lead/import/",
+        {"import_file": SimpleUploadedFile("fair.csv", content), "format": 0, "source": source.pk},
+    )
+
+    html = preview.content.decode()
+    assert html.count("new lead") == 1 and "rejected" not in html
+
+
+def test_a_file_without_a_header_gets_a_form_error_naming_it(admin_client, source):
+    content = "王伟,13800138000,恒通\n".encode()
+
+    response = admin_client.post(
+        "/admin/leads/lead/import/",
+        {"import_file": SimpleUploadedFile("bare.csv", content), "format": 0, "source": source.pk},
+    )
+
+    assert response.status_code == 200
+    assert "No header row" in response.content.decode()
+    assert Lead.objects.count() == 0
+
+
 def test_a_binary_upload_gets_a_form_error_not_a_crash(admin_client, source):
     junk = SimpleUploadedFile("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
 
@@ -55,6 +80,7 @@ def test_a_binary_upload_gets_a_form_error_not_a_crash(admin_client, source):
     )
 
     assert response.status_code == 200
+    assert "This does not look like a text (CSV) file" in response.content.decode()
     assert Lead.objects.count() == 0
 
 
