@@ -23,6 +23,7 @@ from textwrap import shorten
 from typing import IO, Any
 
 from charset_normalizer import from_bytes
+from django.utils.translation import gettext as _
 
 from crm.spreadsheets import cell_escape
 from leads.normalize import text_clean
@@ -164,11 +165,13 @@ def table_open(stream: IO[bytes], *, name: str = "") -> LeadTable:
     sample = stream.read(SAMPLE_BYTES)
     stream.seek(0)
     if not sample:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     if sample.startswith(_XLSX_MAGIC):
         return _xlsx_open(stream)
     if sample.startswith(_OLE_MAGIC):
-        raise ImportFileError("This is an old Excel .xls workbook: save it as .xlsx or CSV and upload again.")
+        raise ImportFileError(
+            _("This is an old Excel .xls workbook: save it as .xlsx or CSV and upload again.")
+        )
     encoding = encoding_detect(sample)
     return _csv_open(stream, encoding=encoding)
 
@@ -185,7 +188,7 @@ def encoding_detect(sample: bytes) -> str:
         # Text with a NUL in every other byte is UTF-16 without a BOM; anything else is binary.
         best = from_bytes(sample, cp_isolation=["utf_16_le", "utf_16_be"]).best()
         if best is None or not _looks_like_text(str(best)):
-            raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.")
+            raise ImportFileError(_("This does not look like a text (CSV) file or an .xlsx workbook."))
         return best.encoding.replace("_", "-")
     stripped = sample.replace(b"\x00", b"")
     cut = stripped.rfind(b"\n") + 1 if len(sample) == SAMPLE_BYTES and b"\n" in stripped else len(stripped)
@@ -194,7 +197,9 @@ def encoding_detect(sample: bytes) -> str:
     except UnicodeDecodeError:
         best = from_bytes(stripped, cp_isolation=["utf_8", "gb18030", "big5", "latin_1"]).best()
         if best is None:
-            raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.") from None
+            raise ImportFileError(
+                _("This does not look like a text (CSV) file or an .xlsx workbook.")
+            ) from None
         encoding, text = best.encoding, str(best)
         if encoding in _GB_FAMILY or encoding in ("big5", "latin_1"):
             # Chinese spreadsheets are GB unless they prove otherwise; GB18030 decodes GBK exactly.
@@ -207,7 +212,7 @@ def encoding_detect(sample: bytes) -> str:
     else:
         encoding = "utf-8"
     if not _looks_like_text(text):
-        raise ImportFileError("This does not look like a text (CSV) file or an .xlsx workbook.")
+        raise ImportFileError(_("This does not look like a text (CSV) file or an .xlsx workbook."))
     return encoding
 
 
@@ -247,7 +252,9 @@ def _fields_named(cells: list[str]) -> set[str]:
     return {f for f in (_ALIAS_TO_FIELD.get(header_key(c)) for c in cells) if f}
 
 
-def _header_find(numbered: Iterator[_Numbered]) -> tuple[_Numbered, list[str], list[_Numbered]]:
+def _header_find(
+    numbered: Iterator[_Numbered], *, empty: str
+) -> tuple[_Numbered, list[str], list[_Numbered]]:
     """The header row, the non-blank lines above it (skipped) and the rows read past it.
 
     Spreadsheets exported from Chinese CRMs and fair-registration tools often open with a
@@ -271,7 +278,7 @@ def _header_find(numbered: Iterator[_Numbered]) -> tuple[_Numbered, list[str], l
             break
     rows = [item for item in seen if item[1] is not None]
     if not rows:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(empty)
     header = rows[0] if _fields_named(rows[0][1]) else None
     if header is None:
         header = next((item for item in rows if _fields_named(item[1]) & _CONTACT_FIELDS), None)
@@ -279,9 +286,12 @@ def _header_find(numbered: Iterator[_Numbered]) -> tuple[_Numbered, list[str], l
         first = rows[0]
         shown = ", ".join(str(c).strip() for c in first[1] if str(c).strip())
         raise ImportFileError(
-            f"No header row: row {first[0]} ({shorten(shown, 120)}) names no column we know, and "
-            f"none of the next {HEADER_SEARCH_ROWS - 1} rows names a phone or e-mail column. Put a "
-            f"header row such as 姓名, 手机, 邮箱 (or name, phone, email) above the data."
+            _(
+                "No header row: row %(row)s (%(cells)s) names no column we know, and none of the "
+                "next %(count)s rows names a phone or e-mail column. Put a header row such as "
+                "姓名, 手机, 邮箱 (or name, phone, email) above the data."
+            )
+            % {"row": first[0], "cells": shorten(shown, 120), "count": HEADER_SEARCH_ROWS - 1}
         )
     at = seen.index(header)
     skipped = [", ".join(str(c).strip() for c in item[1] if str(c).strip()) for item in seen[:at] if item[1]]
@@ -294,15 +304,21 @@ def _rows_from(
     width = len(headers)
     for number, cells, error in numbered:
         if cells is None:
-            yield {"_row": number, "_original": {"line": number}, "_error": f"unreadable row: {error}"}
+            yield {
+                "_row": number,
+                "_original": {"line": number},
+                "_error": _("unreadable row: %(error)s") % {"error": error},
+            }
             continue
         if not any(str(cell).strip() for cell in cells):
             continue
         yield _row_build(cells, headers=headers, keys=keys, width=width, number=number)
 
 
-def _table_build(kind: str, numbered: Iterator[_Numbered], **format_info) -> LeadTable:
-    (header_row, headers, _), skipped, read_ahead = _header_find(numbered)
+def _table_build(kind: str, numbered: Iterator[_Numbered], *, empty: str = "", **format_info) -> LeadTable:
+    (header_row, headers, _error), skipped, read_ahead = _header_find(
+        numbered, empty=empty or _("The file is empty.")
+    )
     headers = list(headers)
     while kind == "xlsx" and headers and not headers[-1].strip():
         headers.pop()  # a sheet's empty cells right of the header (row cells are trimmed too)
@@ -332,7 +348,7 @@ def _csv_open(stream: IO[bytes], *, encoding: str) -> LeadTable:
         if len(head) >= 20:
             break
     if not head:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     delimiter = delimiter_detect(head)
     reader = csv.reader(_chain(head, lines), delimiter=delimiter)
     return _table_build("csv", _csv_numbered(reader), encoding=encoding, delimiter=delimiter)
@@ -381,10 +397,13 @@ def _row_build(
         original[f"column_{position}"] = cell
     row: dict[str, Any] = {"_row": number, "_original": original}
     if len(cells) != width:
-        row["_error"] = f"the row has {len(cells)} cells but the header has {width}"
+        row["_error"] = _("the row has %(cells)d cells but the header has %(width)d") % {
+            "cells": len(cells),
+            "width": width,
+        }
         return row
     if _UNDECODABLE.search("".join(cells)):
-        row["_error"] = "the row contains bytes that are not valid text in any supported encoding"
+        row["_error"] = _("the row contains bytes that are not valid text in any supported encoding")
         return row
     for key, cell in zip(keys, cells, strict=True):
         row[key] = cell
@@ -409,17 +428,15 @@ def _xlsx_open(stream: IO[bytes]) -> LeadTable:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(f"This .xlsx workbook cannot be opened: {exc}") from exc
+        raise ImportFileError(_("This .xlsx workbook cannot be opened: %(error)s") % {"error": exc}) from exc
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
-        raise ImportFileError("The workbook has no sheet.")
+        raise ImportFileError(_("The workbook has no sheet."))
     numbered = _xlsx_numbered(workbook, sheet.iter_rows(values_only=True))
     try:
-        return _table_build("xlsx", numbered)
-    except ImportFileError as exc:
+        return _table_build("xlsx", numbered, empty=_("The workbook is empty."))
+    except ImportFileError:
         numbered.close()  # closes the workbook
-        if str(exc) == "The file is empty.":
-            raise ImportFileError("The workbook is empty.") from None
         raise
 
 
@@ -449,7 +466,7 @@ def rejects_write(rejects, *, headers: list[str], out: IO[str]) -> int:
     not always whoever sent the file, and a rejected row is exactly where a hostile
     `=HYPERLINK(…)` ends up."""
     extra_columns: list[str] = []
-    for _, original, _ in rejects:
+    for _number, original, _reason in rejects:
         if isinstance(original, dict):
             for key in original:
                 if key not in headers and key not in extra_columns:

@@ -65,6 +65,7 @@ def test_a_file_without_a_header_gets_a_form_error_naming_it(admin_client, sourc
     response = admin_client.post(
         "/admin/leads/lead/import/",
         {"import_file": SimpleUploadedFile("bare.csv", content), "format": 0, "source": source.pk},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200
@@ -76,7 +77,9 @@ def test_a_binary_upload_gets_a_form_error_not_a_crash(admin_client, source):
     junk = SimpleUploadedFile("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
 
     response = admin_client.post(
-        "/admin/leads/lead/import/", {"import_file": junk, "format": 0, "source": source.pk}
+        "/admin/leads/lead/import/",
+        {"import_file": junk, "format": 0, "source": source.pk},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200

@@ -5,11 +5,21 @@ import csv
 import os
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from leads.importing import ImportFileError
 from leads.models import Lead
 from lifecycle.intake import intake_file
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages in English so the assertions read plainly (the project's default is Chinese:
+    see test_file_errors_speak_the_users_language)."""
+    with translation.override("en"):
+        yield
+
 
 ZH = ["姓名", "手机号码", "电子邮箱", "公司名称", "省份"]
 EN = ["Name", "Mobile", "E-mail", "Company", "Region"]
@@ -245,3 +255,10 @@ def test_a_header_without_a_contact_column_still_rejects_each_row_with_its_reaso
     )
 
     assert (report.imported, report.rejected) == (0, 1)
+
+
+def test_file_errors_speak_the_users_language(tmp_path, source):
+    (tmp_path / "empty.csv").write_bytes(b"")
+
+    with translation.override("zh-hans"), pytest.raises(ImportFileError, match="文件是空的"):
+        intake_file(path=tmp_path / "empty.csv", source=source)
