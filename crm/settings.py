@@ -178,6 +178,9 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 64 * 1024))
 
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# A control character pasted into a lead (the admin form keeps it) would make openpyxl refuse the
+# whole XLSX export; it is written as U+FFFD instead.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Shared between web processes and workers (rate limits, dashboard cache): Redis at scale, a

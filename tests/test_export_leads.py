@@ -52,6 +52,18 @@ def test_xlsx_export_escapes_formulas(admin_client, source):
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
 
 
+def test_xlsx_export_survives_control_characters_a_spreadsheet_cannot_hold(admin_client, source):
+    LeadFactory(name="王\x0b伟", company="恒通\x1f科技", source=source)  # pasted in the admin
+
+    response = export(admin_client, 1)
+
+    assert response.status_code == 200
+    values = [
+        cell.value for cell in next(load_workbook(io.BytesIO(response.content)).active.iter_rows(min_row=2))
+    ]
+    assert "王\ufffd伟" in values and "恒通\ufffd科技" in values
+
+
 def test_the_resource_exports_owner_and_source_codes(db, source):
     LeadFactory(source=source)
 
