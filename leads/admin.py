@@ -11,6 +11,7 @@ from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from crm.paginators import BoundedCountPaginator
+from leads.dedup import dedup_conflict_find
 from leads.forms import LeadIntakeForm, form_errors
 from leads.importing import ImportFileError
 from leads.models import (
@@ -94,6 +95,22 @@ def _intake_data(cleaned: dict) -> dict:
     return data
 
 
+def _extra_check(form, cleaned: dict) -> None:
+    """Everything reads a lead's extra as names and values; a list or a number there would
+    break the lead's scoring and its page."""
+    extra = cleaned.get("extra")
+    if extra not in (None, "") and not isinstance(extra, dict):
+        form.add_error("extra", _('Enter a JSON object of names and values, such as {"campaign": "618"}.'))
+
+
+def _contact_taken_message(field_name: str, other: Lead) -> str:
+    return _("This %(field)s already belongs to lead #%(id)s (%(lead)s): one contact, one lead.") % {
+        "field": Lead._meta.get_field(field_name).verbose_name,
+        "id": other.pk,
+        "lead": other,
+    }
+
+
 class LeadImportForm(ImportForm):
     source = forms.ModelChoiceField(queryset=Source.objects.filter(active=True), label=_("Source"))
 
@@ -169,30 +186,66 @@ class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
         return self.add_fields if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else super().get_readonly_fields(request, obj)
+        if obj is None:
+            return []
+        editable = set(self.add_fields) - {"source"}
+        shown = super().get_readonly_fields(request, obj)
+        # Owner, status, team, stage and the clocks move only through the waist and the
+        # policies (with their audit events); here they are shown, not typed over.
+        return [
+            *shown,
+            *(
+                f.name
+                for f in Lead._meta.fields
+                if f.editable and f.name not in editable and f.name not in shown and f.name != "id"
+            ),
+        ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            return form
 
-        class LeadAddForm(form):
-            """Adding a lead by hand is one more intake channel: same validation as the API."""
+        class LeadIntakeAdminForm(form):
+            """Adding a lead by hand is one more intake channel, and a correction follows the
+            same rules: intake's validation, and (on change) a phone, e-mail or external id that
+            is another lead's refused by name (see lead_details_update)."""
 
             def clean(self):
                 cleaned = super().clean()
+                _extra_check(self, cleaned)
                 intake = LeadIntakeForm(_intake_data(cleaned), sources={})
                 for name, errors in form_errors(intake).items():
                     self.add_error(name if name in self.fields else None, errors)
+                if obj is None or not intake.is_valid() or "extra" in self.errors:
+                    return cleaned
+                self.intake_values = intake.cleaned_data
+                taken = dedup_conflict_find(
+                    lead=self.instance,
+                    phone=intake.cleaned_data.get("phone_normalized", ""),
+                    email=intake.cleaned_data.get("email", ""),
+                    external_id=intake.cleaned_data.get("external_id", ""),
+                )
+                if taken is not None:
+                    self.add_error(taken[0], _contact_taken_message(*taken))
                 return cleaned
 
-        return LeadAddForm
+        return LeadIntakeAdminForm
 
     def save_model(self, request, obj, form, change):
-        """A new lead goes through the intake pipeline (dedup, score, route), never a bare save."""
+        """A new lead goes through the intake pipeline (dedup, score, route), never a bare save;
+        a correction through lead_details_update (normalized keys, re-score, audit event)."""
+        from lifecycle.intake import LeadContactTaken, lead_details_update, lead_intake
+
         if change:
-            return super().save_model(request, obj, form, change)
-        from lifecycle.intake import lead_intake
+            try:
+                lead_details_update(
+                    lead=obj,
+                    values=form.intake_values,
+                    extra=form.cleaned_data.get("extra"),
+                    actor=request.user,
+                )
+            except LeadContactTaken as exc:  # taken between the form's check and the save
+                messages.error(request, _contact_taken_message(exc.field_name, exc.other))
+            return
 
         result = lead_intake(data=_intake_data(form.cleaned_data), source=obj.source, actor=request.user)
         obj.pk = result.lead.pk

@@ -145,3 +145,17 @@ def lead_merge_fields(lead: Lead, values: dict[str, Any], extra: dict[str, Any])
         lead.extra = {**(lead.extra or {}), **added}
         changed.append("extra")
     return changed
+
+
+def dedup_conflict_find(*, lead: Lead, phone: str, email: str, external_id: str) -> tuple[str, Lead] | None:
+    """(the key's field, the other lead) when a corrected contact of `lead` is already another
+    lead's: each key on its own, so a phone that is free does not hide an e-mail that is not."""
+    index = dedup_index_load([(phone, email, lead.source_id, external_id)])
+    for field_name, other in (
+        ("external_id", index.by_external.get((lead.source_id, external_id)) if external_id else None),
+        ("phone", index.by_phone.get(phone) if phone else None),
+        ("email", index.by_email.get(email) if email else None),
+    ):
+        if other is not None and other.pk != lead.pk:
+            return field_name, other
+    return None

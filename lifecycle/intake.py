@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from assignment.routing import routing_mutex_acquire
 from crm.catalogs import catalogs_pinned
-from leads.dedup import DEDUP_LOOKUP_FIELDS, DedupIndex, dedup_index_load, lead_merge_fields
+from leads.dedup import (
+    DEDUP_LOOKUP_FIELDS,
+    MERGEABLE_FIELDS,
+    DedupIndex,
+    dedup_conflict_find,
+    dedup_index_load,
+    lead_merge_fields,
+)
 from leads.forms import LeadIntakeForm, form_errors, intake_row_split
 from leads.importing import LeadTable, rejects_write, table_open_path
 from leads.instances import model_new
@@ -30,7 +37,9 @@ from leads.models import Activity, Lead, LeadType, ScoreBand, Source
 from leads.scoring import ScoringContext, lead_score, scoring_context_load
 from leads.selectors import lead_types_by_id, sources_by_id
 from leads.services import (
+    SCORE_FIELDS,
     TransitionRequest,
+    lead_event_record,
     lead_events_record_bulk,
     leads_create_bulk,
     leads_transition_bulk,
@@ -128,6 +137,81 @@ def lead_intake(*, data: dict, source: Source, actor=None, now: datetime | None 
         with transaction.atomic():
             results = _batch_intake(validated, context=context, now=now, actor=actor, single=True)
     return results[0]
+
+
+class LeadContactTaken(ValueError):
+    """A corrected phone, e-mail or external id already belongs to another lead."""
+
+    def __init__(self, field_name: str, other: Lead) -> None:
+        super().__init__(f"{field_name} already belongs to lead #{other.pk}")
+        self.field_name = field_name
+        self.other = other
+
+
+# What a manager may correct on a stored lead: its contact and profile, as intake fills them.
+# Owner, status, team and the clocks change only through the waist and the policies.
+DETAIL_FIELDS = (*MERGEABLE_FIELDS, "is_referral")
+
+
+def lead_details_update(
+    *,
+    lead: Lead,
+    values: Mapping[str, Any],
+    extra: dict | None = None,
+    actor=None,
+    now: datetime | None = None,
+) -> list[str]:
+    """A manager's correction of a lead (the admin's change page), under intake's rules.
+
+    `values` is a valid LeadIntakeForm's cleaned data, so the phone and e-mail are normalized
+    as every channel normalizes them and the dedup keys stay in step with what is shown: a
+    phone edited without its normalized key would leave dedup matching the old number and
+    letting the new one in twice. A key that is another lead's is refused (LeadContactTaken):
+    two leads for one contact is what dedup prevents, and folding two leads together is not an
+    edit. The lead is re-scored (the breakdown must match its fields) and the change is
+    audited. Returns the changed fields."""
+    now = now or timezone.now()
+    new = dict(values)
+    new["email_normalized"] = new.get("email", "")
+    city = new.pop("city", "")
+    with transaction.atomic():
+        _keys_lock({k for k in (new.get("phone_normalized"), new.get("email")) if k})
+        row = Lead.objects.select_for_update().select_related("source", "lead_type").get(pk=lead.pk)
+        conflict = dedup_conflict_find(
+            lead=row,
+            phone=new.get("phone_normalized", ""),
+            email=new["email_normalized"],
+            external_id=new.get("external_id", ""),
+        )
+        if conflict is not None:
+            raise LeadContactTaken(*conflict)
+        changed = [name for name in DETAIL_FIELDS if name in new and getattr(row, name) != new[name]]
+        for name in changed:
+            setattr(row, name, new[name])
+        merged_extra = dict(row.extra or {}) if extra is None else dict(extra)
+        if city:
+            merged_extra["city"] = city
+        if merged_extra != (row.extra or {}):
+            row.extra = merged_extra
+            changed.append("extra")
+        if not changed:
+            return []
+        row.score, row.tier, row.score_breakdown = lead_score(row, now=now)
+        row.updated_at = now
+        row.save(update_fields=[*changed, *SCORE_FIELDS, "updated_at"])
+        lead_event_record(
+            lead=row,
+            kind=DETAILS_EDITED_EVENT,
+            actor=actor,
+            reason=", ".join(changed),
+            data={"fields": changed},
+            now=now,
+        )
+    lead.refresh_from_db()
+    return changed
+
+
+DETAILS_EDITED_EVENT = "details_edited"
 
 
 def intake_bulk(

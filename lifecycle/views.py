@@ -200,6 +200,7 @@ EVENT_KINDS = {
     "reactivated": gettext_lazy("reactivated"),
     "converted": gettext_lazy("converted"),
     "merged": gettext_lazy("came in again (merged)"),
+    "details_edited": gettext_lazy("details corrected"),
     "intake": gettext_lazy("received"),
     "sla_recall": gettext_lazy("recalled: no first contact in time"),
     "progress_recall": gettext_lazy("recalled: no progress in time"),
