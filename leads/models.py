@@ -427,6 +427,7 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "key"], name="idempotency_unique_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]  # the expiry
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.key}"

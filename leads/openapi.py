@@ -107,7 +107,10 @@ def openapi_document() -> dict:
         "in": "header",
         "required": False,
         "schema": {"type": "string", "maxLength": 100},
-        "description": "A retried request with the same key returns the first response and creates nothing.",
+        "description": (
+            "A retried request with the same key returns the first response and creates nothing. "
+            "Keys are remembered for 24 hours."
+        ),
     }
     return {
         "openapi": "3.1.0",

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -19,7 +19,7 @@ from crm.collection import gc_paused
 from crm.jsoncodec import json_column_reader
 from crm.models import Rep
 from leads.instances import model_new
-from leads.models import Activity, Lead, LeadEvent
+from leads.models import Activity, IdempotencyKey, Lead, LeadEvent
 from leads.selectors import sources_by_id
 from leads.writing import Writes, rows_insert, rows_update
 
@@ -672,6 +672,29 @@ def activity_record(
     lead.save(update_fields=[*changed, *SCORE_FIELDS])
     activity.tier_change = (old_tier, lead.tier)
     return activity
+
+
+# How long a retried request is recognised. A client retries within minutes; a key kept for
+# ever would grow the table with every keyed request of every channel (a day, as Stripe keeps).
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+IDEMPOTENCY_EXPIRE_BATCH = 10_000
+
+
+def idempotency_keys_expire(*, now: datetime | None = None) -> int:
+    """Forget the keys older than IDEMPOTENCY_KEY_TTL, in short batches (a first run over a long
+    backlog must not hold one huge delete). A request retried after that is not replayed; it is
+    deduplicated like any other intake, so it still creates no second lead."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_TTL
+    removed = 0
+    while True:
+        ids = list(
+            IdempotencyKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
+                :IDEMPOTENCY_EXPIRE_BATCH
+            ]
+        )
+        if not ids:
+            return removed
+        removed += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
 
 
 def source_token_rotate(*, source) -> str:

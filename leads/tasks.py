@@ -12,6 +12,13 @@ from leads.importing import ImportFileError
 from leads.models import ImportJob
 
 
+def idempotency_keys_expire() -> int:
+    """Hourly (lifecycle.schedules): the API's idempotency keys past their day."""
+    from leads.services import idempotency_keys_expire as expire
+
+    return expire()
+
+
 def _lines_estimate(path: str) -> int:
     """Rough row count for the progress display (CSV: newlines; XLSX: unknown)."""
     count = 0

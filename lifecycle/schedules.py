@@ -12,6 +12,7 @@ SCHEDULES = [
     ("scheduler heartbeat", "crm.tasks.heartbeat", "I", 1),
     ("dashboard cache warm", "crm.tasks.dashboard_cache_warm", "I", 1),
     ("dashboard weekly summary", "crm.tasks.dashboard_summary_send", "W", None),
+    ("idempotency keys expire", "leads.tasks.idempotency_keys_expire", "I", 60),
 ]
 
 

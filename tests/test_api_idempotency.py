@@ -79,3 +79,22 @@ def test_a_retried_activity_is_recorded_once(api):
         api("/api/v1/activities", {"lead_id": lead_id, "kind": "webinar"}, key="a-1")
 
     assert Activity.objects.filter(kind="webinar").count() == 1
+
+
+def test_keys_are_forgotten_after_a_day_and_a_late_retry_still_creates_no_second_lead(api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.tasks import idempotency_keys_expire
+
+    api("/api/v1/leads", {"phone": "13800138000"}, key="old")
+    api("/api/v1/leads", {"phone": "13900139000"}, key="fresh")
+    IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert idempotency_keys_expire() == 1
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+    late = api("/api/v1/leads", {"phone": "13800138000"}, key="old")
+    assert late.status_code == 200 and late.json()["merged"] is True
+    assert Lead.objects.count() == 2
