@@ -188,7 +188,9 @@ class LeadAdmin(ImportMixin, ExportActionMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        editable = set(self.add_fields) - {"source"}
+        # The source and the lead type are where the lead came from and which policy, stages and
+        # clocks it runs on: changing them is not a correction of its details.
+        editable = set(self.add_fields) - {"source", "lead_type"}
         shown = super().get_readonly_fields(request, obj)
         # Owner, status, team, stage and the clocks move only through the waist and the
         # policies (with their audit events); here they are shown, not typed over.

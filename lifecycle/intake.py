@@ -149,8 +149,9 @@ class LeadContactTaken(ValueError):
 
 
 # What a manager may correct on a stored lead: its contact and profile, as intake fills them.
-# Owner, status, team and the clocks change only through the waist and the policies.
-DETAIL_FIELDS = (*MERGEABLE_FIELDS, "is_referral")
+# Owner, status, team and the clocks change only through the waist and the policies; the lead
+# type decides the policy, stages and clocks, so it is not a detail either.
+DETAIL_FIELDS = (*(f for f in MERGEABLE_FIELDS if f != "lead_type"), "is_referral")
 
 
 def lead_details_update(

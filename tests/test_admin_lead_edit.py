@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, ScoringRule
 from lifecycle.intake import lead_intake
+from tests.factories import LeadTypeFactory
 
 
 def _change_data(admin_client, lead, **changes):
@@ -88,22 +89,24 @@ def test_a_correction_rescores_the_lead_and_is_audited(admin_client, source, adm
     assert set(event.data["fields"]) == {"industry", "region"} and event.actor == admin_user
 
 
-def test_owner_status_and_clocks_are_shown_not_typed_over(admin_client, source):
+def test_owner_status_type_and_clocks_are_shown_not_typed_over(admin_client, source):
     lead = lead_intake(data={"phone": "13800138000"}, source=source).lead
-    before = Lead.objects.values("status", "owner_id", "team_id", "first_contact_due", "valid_until").get(
-        pk=lead.pk
-    )
+    fields = ("status", "owner_id", "team_id", "lead_type_id", "first_contact_due", "valid_until")
+    before = Lead.objects.values(*fields).get(pk=lead.pk)
     later = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
 
     response = _edit(
-        admin_client, lead, status="won", first_contact_due=later, valid_until=later, name="王伟"
+        admin_client,
+        lead,
+        status="won",
+        first_contact_due=later,
+        valid_until=later,
+        lead_type=LeadTypeFactory().pk,
+        name="王伟",
     )
 
     assert response.status_code == 302, _errors(response)
-    after = Lead.objects.values("status", "owner_id", "team_id", "first_contact_due", "valid_until").get(
-        pk=lead.pk
-    )
-    assert after == before
+    assert Lead.objects.values(*fields).get(pk=lead.pk) == before
     assert Lead.objects.get(pk=lead.pk).name == "王伟"
 
 
