@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.validators import time_zone_validate
+
 
 class Trigger(models.TextChoices):
     NEW = "new", _("new lead")
@@ -62,7 +64,9 @@ class AssignmentRule(models.Model):
     schedule_days = models.JSONField(_("applies on days"), default=list, blank=True)
     schedule_start = models.TimeField(_("applies from"), null=True, blank=True)
     schedule_end = models.TimeField(_("applies until"), null=True, blank=True)
-    schedule_timezone = models.CharField(_("schedule time zone"), max_length=64, blank=True)
+    schedule_timezone = models.CharField(
+        _("schedule time zone"), max_length=64, blank=True, validators=[time_zone_validate]
+    )
     strategy = models.CharField(
         _("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.validators import time_zone_validate
+
 
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -68,7 +70,7 @@ class Rep(models.Model):
     work_days = models.JSONField(
         _("work days"), default=list, blank=True, help_text=_("ISO weekdays, 1 = Monday.")
     )
-    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[time_zone_validate])
     # Risk control (降权): a lowered cap or a claiming block, both expiring.
     penalty_until = models.DateTimeField(_("penalty until"), null=True, blank=True, db_index=True)
     penalty_factor = models.FloatField(_("penalty cap factor"), null=True, blank=True)

@@ -1,0 +1,23 @@
+"""Validators shared by the models whose fields name things outside the database."""
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+
+def time_zone_validate(value: str) -> None:
+    """An IANA name such as Asia/Shanghai. Routing falls back to the project's zone for a name
+    it cannot load, so a typo ("Asia/Shangai") would quietly shift a rep's or a rule's hours
+    instead of being told to the manager who typed it."""
+    if not value:
+        return
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        near = sorted(z for z in available_timezones() if z.lower().startswith(value.split("/")[0].lower()))
+        hint = _(" (for example %(zones)s)") % {"zones": ", ".join(near[:3])} if near else ""
+        raise ValidationError(
+            _("Unknown time zone “%(value)s”: use a name such as Asia/Shanghai%(hint)s."),
+            params={"value": value[:64], "hint": hint},
+        ) from None
