@@ -34,7 +34,7 @@ def within_hours(
     """Inside a weekly window (ISO weekdays, local start–end; an end before the start wraps past
     midnight). Empty parts of the window always hold."""
     local = now.astimezone(_zone(tz_name))
-    if days and local.isoweekday() not in {int(d) for d in days}:
+    if days and local.isoweekday() not in _weekdays(days):
         return False
     if start is None or end is None:
         return True
@@ -42,6 +42,19 @@ def within_hours(
     if start <= end:
         return start <= clock < end
     return clock >= start or clock < end
+
+
+def _weekdays(days) -> set[int]:
+    """The ISO weekdays of a stored list. The admin validates new ones (crm.validators); a
+    value saved before that, such as "Mon", is skipped here rather than raised from the middle
+    of a routing decision."""
+    found = set()
+    for day in days if isinstance(days, list | tuple) else ():
+        try:
+            found.add(int(day))
+        except (TypeError, ValueError):
+            continue
+    return found
 
 
 def rep_capacity_text(*, load: int, cap: int) -> str:

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.validators import time_zone_validate
+from crm.validators import time_zone_validate, weekdays_validate
 
 
 class Trigger(models.TextChoices):
@@ -61,7 +61,9 @@ class AssignmentRule(models.Model):
     # Optional "any of" group: at least one must hold when non-empty.
     any_conditions = models.JSONField(_("conditions (any of)"), default=list, blank=True)
     # Optional schedule: ISO weekdays and a local time window.
-    schedule_days = models.JSONField(_("applies on days"), default=list, blank=True)
+    schedule_days = models.JSONField(
+        _("applies on days"), default=list, blank=True, validators=[weekdays_validate]
+    )
     schedule_start = models.TimeField(_("applies from"), null=True, blank=True)
     schedule_end = models.TimeField(_("applies until"), null=True, blank=True)
     schedule_timezone = models.CharField(

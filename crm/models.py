@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.validators import time_zone_validate
+from crm.validators import time_zone_validate, weekdays_validate
 
 
 class Team(models.Model):
@@ -68,7 +68,11 @@ class Rep(models.Model):
     work_start = models.TimeField(_("work starts"), null=True, blank=True)
     work_end = models.TimeField(_("work ends"), null=True, blank=True)
     work_days = models.JSONField(
-        _("work days"), default=list, blank=True, help_text=_("ISO weekdays, 1 = Monday.")
+        _("work days"),
+        default=list,
+        blank=True,
+        help_text=_("ISO weekdays, 1 = Monday."),
+        validators=[weekdays_validate],
     )
     timezone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[time_zone_validate])
     # Risk control (降权): a lowered cap or a claiming block, both expiring.

@@ -21,3 +21,15 @@ def time_zone_validate(value: str) -> None:
             _("Unknown time zone “%(value)s”: use a name such as Asia/Shanghai%(hint)s."),
             params={"value": value[:64], "hint": hint},
         ) from None
+
+
+def weekdays_validate(value: object) -> None:
+    """ISO weekdays, 1 = Monday … 7 = Sunday, as a list: [1, 2, 3, 4, 5]."""
+    if value in (None, "", []):
+        return
+    if not isinstance(value, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in value
+    ):
+        raise ValidationError(
+            _("Give the days as ISO weekday numbers, 1 = Monday … 7 = Sunday, e.g. [1, 2, 3, 4, 5]."),
+        )
