@@ -3,6 +3,7 @@ with the live set, without writing anything: the routing engine in read-only mod
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from assignment.models import AssignmentRule, RuleSet
 from assignment.routing import RoutingContext, RoutingDecision, lead_decide
 from assignment.selectors import rules_for_trigger
 from leads.models import Lead, Source
-from leads.normalize import decimal_or_none
+from leads.normalize import budget_parse, company_size_parse, decimal_or_none, region_normalize, text_clean
 
 LEAD_TEXT_FIELDS = (
     "name",
@@ -87,7 +88,10 @@ def _as_fresh(lead: Lead) -> Lead:
 
 
 def leads_from_sample(rows: list[dict]) -> list[Lead]:
-    """Unsaved leads from CSV rows: lead fields by column name, `source` by code, the rest in extra."""
+    """Unsaved leads from sample rows (as leads.importing reads a file: lead fields by their
+    column, the rest by header), normalized as intake would store them, so that a rule on
+    region=北京 matches a sample's 北京市 as it will match the imported lead. `source` by
+    code; other columns go to extra."""
     sources = {s.code: s for s in Source.objects.all()}
     leads = []
     for index, row in enumerate(rows, start=1):
@@ -95,17 +99,25 @@ def leads_from_sample(rows: list[dict]) -> list[Lead]:
         lead.pk = None
         lead.sample_index = index
         for key, raw in row.items():
-            if key is None:
+            if not isinstance(key, str) or key.startswith("_"):
                 continue
-            key, value = key.strip(), (raw or "").strip()
-            if key in LEAD_TEXT_FIELDS:
+            key, value = key.strip(), text_clean(raw)
+            if key == "region":
+                lead.region, city = region_normalize(value)
+                if city:
+                    lead.extra.setdefault("city", city)
+            elif key in LEAD_TEXT_FIELDS:
                 setattr(lead, key, value)
-            elif key in ("score", "company_size"):
+            elif key == "score":
                 number = decimal_or_none(value)  # not NaN or infinity: a sample cell, not a crash
                 if number is not None:
-                    setattr(lead, key, int(number))
+                    lead.score = int(number)
+            elif key == "company_size":
+                with contextlib.suppress(ValueError, ArithmeticError):
+                    lead.company_size = company_size_parse(value)
             elif key == "budget":
-                lead.budget = decimal_or_none(value)
+                with contextlib.suppress(ValueError, ArithmeticError):
+                    lead.budget = budget_parse(value)
             elif key == "is_referral":
                 lead.is_referral = value.lower() in ("1", "true", "yes", "是")
             elif key == "source":

@@ -103,3 +103,35 @@ def test_numbers_a_sample_cannot_hold_are_read_as_blank_not_a_crash(client, mana
 
     assert response.status_code == 200
     assert "Distribution" in response.content.decode()
+
+
+def _simulate_upload(client, manager, rule_set, name, content):
+    client.force_login(manager)
+    url = reverse("admin:assignment_ruleset_simulate", args=[rule_set.pk])
+    rules = list(rule_set.rules.order_by("position"))
+    data = {f"order_{r.pk}": str(i) for i, r in enumerate(rules, start=1)}
+    data.update({f"active_{r.pk}": "on" for r in rules})
+    data["sample"] = SimpleUploadedFile(name, content)
+    return client.post(url, data)
+
+
+def test_a_sample_reads_like_an_import_file_gb18030_chinese_headers_and_a_title(
+    client, manager, rule_set, outsider
+):
+    content = "客户名单,,\n姓名,手机,地区\n王伟,13800138000,北京市\n李娜,13900139000,上海\n".encode("gb18030")
+
+    response = _simulate_upload(client, manager, rule_set, "fair.csv", content)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Rule 1 &#x27;West&#x27; matched (region=北京)" in page  # 北京市 as intake stores it
+    assert outsider.display_name in page
+
+
+def test_a_sample_that_is_not_a_table_is_a_form_error(client, manager, rule_set):
+    response = _simulate_upload(
+        client, manager, rule_set, "photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
+    )
+
+    assert response.status_code == 200
+    assert "does not look like a text (CSV) file" in response.content.decode()
