@@ -177,7 +177,11 @@ def lead_details_update(
     city = new.pop("city", "")
     with transaction.atomic():
         _keys_lock({k for k in (new.get("phone_normalized"), new.get("email")) if k})
-        row = Lead.objects.select_for_update().select_related("source", "lead_type").get(pk=lead.pk)
+        row = (
+            Lead.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("source", "lead_type")
+            .get(pk=lead.pk)
+        )
         conflict = dedup_conflict_find(
             lead=row,
             phone=new.get("phone_normalized", ""),
