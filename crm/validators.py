@@ -1,5 +1,6 @@
 """Validators shared by the models whose fields name things outside the database."""
 
+from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
@@ -15,8 +16,8 @@ def time_zone_validate(value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        near = sorted(z for z in available_timezones() if z.lower().startswith(value.split("/")[0].lower()))
-        hint = _(" (for example %(zones)s)") % {"zones": ", ".join(near[:3])} if near else ""
+        near = get_close_matches(value, sorted(available_timezones()), n=3, cutoff=0.6)
+        hint = _(" (for example %(zones)s)") % {"zones": ", ".join(near)} if near else ""
         raise ValidationError(
             _("Unknown time zone “%(value)s”: use a name such as Asia/Shanghai%(hint)s."),
             params={"value": value[:64], "hint": hint},
