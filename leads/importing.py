@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from textwrap import shorten
 from typing import IO, Any
@@ -249,7 +250,23 @@ _Numbered = tuple[int, list[str] | None, str]
 
 
 def _fields_named(cells: list[str]) -> set[str]:
-    return {f for f in (_ALIAS_TO_FIELD.get(header_key(c)) for c in cells) if f}
+    """The lead fields a row's cells name: by an alias, or by the field's own name (a sample
+    for the rule simulation may carry only score and tier)."""
+    columns = _lead_columns()
+    named = set()
+    for cell in cells:
+        key = header_key(cell)
+        field_name = _ALIAS_TO_FIELD.get(key) or (key if key in columns else None)
+        if field_name:
+            named.add(field_name)
+    return named
+
+
+@lru_cache(maxsize=1)
+def _lead_columns() -> frozenset[str]:
+    from leads.models import Lead
+
+    return frozenset(f.name for f in Lead._meta.concrete_fields)
 
 
 def _header_find(

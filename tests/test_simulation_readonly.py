@@ -135,3 +135,10 @@ def test_a_sample_that_is_not_a_table_is_a_form_error(client, manager, rule_set)
 
     assert response.status_code == 200
     assert "does not look like a text (CSV) file" in response.content.decode()
+
+
+def test_a_sample_of_scores_alone_is_read(client, manager, rule_set):
+    response = _simulate_upload(client, manager, rule_set, "scores.csv", b"score,tier\n90,high\n20,low\n")
+
+    assert response.status_code == 200
+    assert "Distribution" in response.content.decode()
