@@ -281,38 +281,49 @@ def _header_find(
     column, and the rows above it are skipped. Finding none is a file without a header: one
     clear error, instead of every row rejected for a reason that hides the cause."""
     seen: list[_Numbered] = []
+    first = header = None
     parsed = 0
     for item in numbered:
         cells = item[1]
-        if cells is not None and not any(str(c).strip() for c in cells):
+        if cells is not None and _blank(cells):
             continue
         seen.append(item)
         if cells is None:
             continue
         parsed += 1
         named = _fields_named(cells)
-        if (parsed == 1 and named) or named & _CONTACT_FIELDS or parsed >= HEADER_SEARCH_ROWS:
+        if first is None:
+            first = item
+            if named:
+                header = item
+                break
+        if named & _CONTACT_FIELDS:
+            header = item
             break
-    rows = [item for item in seen if item[1] is not None]
-    if not rows:
+        if parsed >= HEADER_SEARCH_ROWS:
+            break
+    if first is None:
         raise ImportFileError(empty)
-    header = rows[0] if _fields_named(rows[0][1]) else None
     if header is None:
-        header = next((item for item in rows if _fields_named(item[1]) & _CONTACT_FIELDS), None)
-    if header is None:
-        first = rows[0]
-        shown = ", ".join(str(c).strip() for c in first[1] if str(c).strip())
         raise ImportFileError(
             _(
                 "No header row: row %(row)s (%(cells)s) names no column we know, and none of the "
                 "next %(count)s rows names a phone or e-mail column. Put a header row such as "
                 "姓名, 手机, 邮箱 (or name, phone, email) above the data."
             )
-            % {"row": first[0], "cells": shorten(shown, 120), "count": HEADER_SEARCH_ROWS - 1}
+            % {"row": first[0], "cells": shorten(_cells_text(first[1]), 120), "count": HEADER_SEARCH_ROWS - 1}
         )
     at = seen.index(header)
-    skipped = [", ".join(str(c).strip() for c in item[1] if str(c).strip()) for item in seen[:at] if item[1]]
+    skipped = [_cells_text(item[1]) for item in seen[:at] if item[1]]
     return header, skipped, seen[at + 1 :]
+
+
+def _blank(cells: list) -> bool:
+    return not any(str(cell).strip() for cell in cells)
+
+
+def _cells_text(cells: list) -> str:
+    return ", ".join(str(cell).strip() for cell in cells if str(cell).strip())
 
 
 def _rows_from(
@@ -327,7 +338,7 @@ def _rows_from(
                 "_error": _("unreadable row: %(error)s") % {"error": error},
             }
             continue
-        if not any(str(cell).strip() for cell in cells):
+        if _blank(cells):
             continue
         yield _row_build(cells, headers=headers, keys=keys, width=width, number=number)
 

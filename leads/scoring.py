@@ -157,12 +157,13 @@ def scoring_rule_problems(rule: ScoringRule) -> dict[str, str]:
             problems["activity_kind"] = _("A behavioural rule needs the activity kind it scores.")
         return problems
     field_name = (rule.field or "").strip()
+    known = scoring_fields()
     if not field_name:
         problems["field"] = _("An explicit rule needs the lead field it looks at.")
-    elif not (field_name in scoring_fields() or (field_name.startswith("extra.") and len(field_name) > 6)):
+    elif not (field_name in known or (field_name.startswith("extra.") and len(field_name) > 6)):
         problems["field"] = _("Unknown field “%(field)s”: use one of %(known)s, or extra.<key>.") % {
             "field": field_name,
-            "known": ", ".join(scoring_fields()),
+            "known": ", ".join(known),
         }
     op = rule.operator
     if not op:
