@@ -10,6 +10,7 @@ leads_create_bulk: its event says it went from "new" to that state.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from assignment.routing import routing_mutex_acquire
 from crm.catalogs import catalogs_pinned
+from crm.pipelining import pipelined_map
 from leads.dedup import (
     DEDUP_LOOKUP_FIELDS,
     MERGEABLE_FIELDS,
@@ -133,7 +135,7 @@ def lead_intake(*, data: dict, source: Source, actor=None, now: datetime | None 
     now = now or timezone.now()
     with catalogs_pinned():
         context = intake_context_load(source=source)
-        validated = _batch_validate([(1, data)], context=context)
+        validated = _batch_validate([(1, data)], context=context, now=now)
         with transaction.atomic():
             results = _batch_intake(validated, context=context, now=now, actor=actor, single=True)
     return results[0]
@@ -231,6 +233,7 @@ def intake_bulk(
     dry_run: bool = False,
     on_batch: Callable[[IntakeReport], None] | None = None,
     outcomes: dict[int, str] | None = None,
+    prepare_ahead: bool = False,
 ) -> IntakeReport:
     """Many rows, streamed in batches; each batch commits whole or not at all.
 
@@ -238,6 +241,9 @@ def intake_bulk(
     rejects report) and "_error" (a reason the reader already found). With `dry_run` everything
     runs in one transaction that is rolled back, so duplicates across batches still count as
     merges in the preview. Pass a dict as `outcomes` to learn each row's fate by row number.
+
+    With `prepare_ahead` (big files), a forked process reads and validates the next batches
+    while this one writes the current batch (crm.pipelining); the outcome is the same.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")  # 0 would read no row
@@ -252,11 +258,17 @@ def intake_bulk(
 
     statistics = _PlannerStatistics()
 
+    def validate(batch: list[tuple[int, dict]]) -> tuple[list[IntakeResult], list[_Candidate]]:
+        return _batch_validate(batch, context=context, now=now)
+
     def run() -> None:
-        for batch in _batched(rows, batch_size):
+        prepared = pipelined_map(_batched(rows, batch_size), validate, fork=prepare_ahead)
+        for batch, validated in prepared:
             batch_report = IntakeReport()
             try:
-                validated = _batch_validate(batch, context=context)
+                if isinstance(validated, Exception):
+                    raise validated
+                _candidates_relink(validated[1], context=context)
                 with transaction.atomic():
                     results = _batch_intake(validated, context=context, now=now, actor=actor, single=False)
             except Exception as exc:
@@ -362,6 +374,9 @@ class _Candidate:
     lead: Lead | None = None
     created: bool = False
     changed: list[str] = field(default_factory=list)
+    # (score, tier, breakdown) of the row as a lead of its own: what a new lead scores unless
+    # a later row of its batch merges more data into it
+    scored: tuple | None = None
 
 
 INTAKE_LOCK_BUCKETS = 32
@@ -385,10 +400,13 @@ def _keys_lock(keys: set[str]) -> None:
 
 
 def _batch_validate(
-    batch: list[tuple[int, dict]], *, context: IntakeContext
+    batch: list[tuple[int, dict]], *, context: IntakeContext, now: datetime
 ) -> tuple[list[IntakeResult], list[_Candidate]]:
-    """Step 1, normalize + validate: no queries (lookups are in the context), so it runs before
-    the batch's transaction and the write lock is held only for the writing steps."""
+    """Step 1, normalize + validate + score as a new lead: no queries (lookups are in the
+    context), so it runs before the batch's transaction, or in another process ahead of it, and
+    the write lock is held only for the writing steps. A new lead has no activities, so its
+    score depends on its row alone."""
+    scoring = context.scoring
     results: list[IntakeResult] = [IntakeResult(lead=None) for _ in batch]
     candidates: list[_Candidate] = []
     form: LeadIntakeForm | None = None  # one prepared form validates the whole batch
@@ -410,10 +428,35 @@ def _batch_validate(
             extra["city"] = city
         source = values.pop("source", None) or context.source
         values["email_normalized"] = values["email"]
+        scored = lead_score(
+            model_new(Lead, **values, extra=extra, source=source, status=Lead.Status.NEW),
+            activities=(),
+            rules=scoring.rules,
+            bands=scoring.bands,
+            now=now,
+            memo=scoring.memo,
+        )
         candidates.append(
-            _Candidate(index=i, row_number=row_number, source=source, values=values, extra=extra)
+            _Candidate(
+                index=i, row_number=row_number, source=source, values=values, extra=extra, scored=scored
+            )
         )
     return results, candidates
+
+
+def _candidates_relink(candidates: list[_Candidate], *, context: IntakeContext) -> None:
+    """Validated in another process, a candidate holds copies of the context's sources and
+    lead types: point it back at this process's own, as the sequential path has them."""
+    sources = {s.pk: s for s in context.sources.values()}
+    sources[context.source.pk] = context.source
+    lead_types = {t.pk: t for t in context.lead_types.values()}
+    for candidate in candidates:
+        source = candidate.source
+        if source is not None and sources.get(source.pk) is not source:
+            candidate.source = sources.get(source.pk, source)
+        lead_type = candidate.values.get("lead_type")
+        if lead_type is not None and lead_types.get(lead_type.pk) is not lead_type:
+            candidate.values["lead_type"] = lead_types.get(lead_type.pk, lead_type)
 
 
 def _batch_intake(
@@ -434,6 +477,7 @@ def _batch_intake(
     _keys_lock({k for phone, email, _, _ in keys for k in (phone, email) if k})
     index: DedupIndex = dedup_index_load(keys) if keys else DedupIndex()
     new_leads: list[Lead] = []
+    scored: dict[int, tuple] = {}  # id(new lead) -> its row's score, while no merge changed it
     merged_existing: dict[int, Lead] = {}
     merges: list[_Candidate] = []
     for candidate in candidates:
@@ -455,9 +499,12 @@ def _batch_intake(
             )
             new_leads.append(lead)
             candidate.created = True
+            scored[id(lead)] = candidate.scored
         else:
             lead = match
             candidate.changed = lead_merge_fields(lead, values, candidate.extra)
+            if candidate.changed:
+                scored.pop(id(lead), None)
             merges.append(candidate)
             if lead.pk is not None:
                 merged_existing[lead.pk] = lead
@@ -469,7 +516,7 @@ def _batch_intake(
     activities = _activities_preload(list(merged_existing), scoring=scoring)
     old_tiers = {pk: lead.tier for pk, lead in merged_existing.items()}
     for lead in new_leads:
-        lead.score, lead.tier, lead.score_breakdown = lead_score(
+        lead.score, lead.tier, lead.score_breakdown = scored.get(id(lead)) or lead_score(
             lead, activities=[], rules=scoring.rules, bands=scoring.bands, now=now, memo=scoring.memo
         )
     for pk, lead in merged_existing.items():
@@ -695,6 +742,7 @@ def intake_file(
             progress=progress,
             dry_run=dry_run,
             on_batch=on_batch,
+            prepare_ahead=_worth_preparing_ahead(path),
         )
     finally:
         stream.close()
@@ -702,3 +750,15 @@ def intake_file(
         with open(report_path, "w", encoding="utf-8-sig", errors="surrogateescape", newline="") as out:
             rejects_write(report.rejects, headers=table.headers, out=out)
     return FileIntake(report=report, table=table)
+
+
+# Below this size a file is one or two batches, and a second process would only add the cost
+# of its fork.
+PREPARE_AHEAD_MIN_BYTES = 512 * 1024
+
+
+def _worth_preparing_ahead(path) -> bool:
+    try:
+        return os.path.getsize(path) >= PREPARE_AHEAD_MIN_BYTES
+    except (OSError, TypeError, ValueError):
+        return False
