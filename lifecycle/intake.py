@@ -429,7 +429,8 @@ def _batch_validate(
         source = values.pop("source", None) or context.source
         values["email_normalized"] = values["email"]
         scored = lead_score(
-            model_new(Lead, **values, extra=extra, source=source, status=Lead.Status.NEW),
+            # the lead step 2 creates for it, field for field (a rule may read any field)
+            model_new(Lead, **values, extra=extra, source=source, status=Lead.Status.NEW, created_at=now),
             activities=(),
             rules=scoring.rules,
             bands=scoring.bands,
