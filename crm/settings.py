@@ -126,13 +126,16 @@ if _SQLITE:
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or None}
-IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if IS_POSTGRES and os.environ.get("DB_SERVER_SIDE_BINDING", "1") != "0":
     # Parameters bound by the server let psycopg prepare the statements that every intake and
     # routing repeats (after 5 runs), so PostgreSQL stops planning them anew: planning a lead
     # query against the lead table's indexes costs about as much as running it. Set
     # DB_SERVER_SIDE_BINDING=0 behind a pooler that cannot keep prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # ...which caps a statement at 65,535 parameters: this backend tells Django so, and Django
+    # then splits a big cascade delete or bulk_create into statements under the cap.
+    DATABASES["default"]["ENGINE"] = "crm.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -31,7 +31,7 @@ def test_postgres_database_url_is_parsed():
         {"DATABASE_URL": "postgres://app@db.example:5433/leads"},
         "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.DATABASES['default']['NAME'], settings.IS_POSTGRES",
     )
-    assert out == "('django.db.backends.postgresql', 'db.example', 5433, 'leads', True)"
+    assert out == "('crm.backends.postgresql', 'db.example', 5433, 'leads', True)"
 
 
 def test_redis_url_switches_the_django_q_broker():
