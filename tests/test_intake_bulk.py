@@ -106,7 +106,8 @@ def test_a_batch_stays_within_its_query_budget(source, routing, django_assert_ma
         intake_bulk(batch, source=source, batch_size=1000)
 
 
-def test_a_failing_batch_is_rolled_back_whole(source, routing):
+@pytest.mark.parametrize("prepare_ahead", [False, True], ids=["sequential", "prepared_ahead"])
+def test_a_failing_batch_is_rolled_back_whole(source, routing, prepare_ahead):
     def explode(lead, **kwargs):
         if lead.name == "客户25":
             raise RuntimeError("disk full")
@@ -115,7 +116,7 @@ def test_a_failing_batch_is_rolled_back_whole(source, routing):
     lead_services.transition_hook_register(explode)
     try:
         with pytest.raises(IntakeBatchError) as caught:
-            intake_bulk(rows(30), source=source, batch_size=20)
+            intake_bulk(rows(30), source=source, batch_size=20, prepare_ahead=prepare_ahead)
     finally:
         lead_services._transition_hooks.remove(explode)
 
