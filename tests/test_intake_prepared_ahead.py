@@ -97,25 +97,48 @@ def test_a_reader_error_mid_file_keeps_the_batches_before_it(source):
     assert Lead.objects.count() == 20
 
 
-def test_a_big_file_is_prepared_ahead_and_fully_accounted_for(source, tmp_path, monkeypatch):
+@pytest.fixture
+def every_file_is_big(monkeypatch):
+    """Files this small are read by one process; lower the bar and note each choice."""
     import lifecycle.intake as intake
 
     monkeypatch.setattr(intake, "PREPARE_AHEAD_MIN_BYTES", 1)
-    seen = []
+    forks = []
     real = intake.pipelined_map
 
     def spy(items, fn, *, fork):
-        seen.append(fork)
+        forks.append(fork)
         return real(items, fn, fork=fork)
 
     monkeypatch.setattr(intake, "pipelined_map", spy)
-    path = tmp_path / "leads.csv"
-    lines = ["姓名,手机,公司"] + [f"客户{i},139{i:08d},恒通科技" for i in range(45)] + ["无效,12345,"]
-    lines += ["重复,+86 139-0000-0001,"]
-    path.write_text("\n".join(lines) + "\n", encoding="gb18030")
+    return forks
 
+
+def file_write(path, kind: str) -> None:
+    rows = [["姓名", "手机", "公司"]] + [[f"客户{i}", f"139{i:08d}", "恒通科技"] for i in range(45)]
+    rows += [["无效", "12345", ""], ["重复", "+86 139-0000-0001", ""]]
+    if kind == "csv":
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="gb18030")
+        return
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_big_file_is_prepared_ahead_and_fully_accounted_for(source, tmp_path, every_file_is_big, kind):
+    path = tmp_path / f"leads.{kind}"
+    file_write(path, kind)
+
+    preview = intake_file(path=path, source=source, batch_size=10, dry_run=True).report
+    assert not Lead.objects.exists()
     report = intake_file(path=path, source=source, batch_size=10).report
 
-    assert seen == [True]
+    assert every_file_is_big == [True, True]
+    assert (preview.imported, preview.merged, preview.rejected) == (45, 1, 1)
     assert (report.imported, report.merged, report.rejected) == (45, 1, 1)
     assert Lead.objects.count() == 45
