@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -263,42 +264,31 @@ def intake_bulk(
 
     def run() -> None:
         prepared = pipelined_map(_batched(rows, batch_size), validate, fork=prepare_ahead)
-        for batch, validated in prepared:
-            batch_report = IntakeReport()
-            try:
-                if isinstance(validated, Exception):
-                    raise validated
-                _candidates_relink(validated[1], context=context)
-                with transaction.atomic():
-                    results = _batch_intake(validated, context=context, now=now, actor=actor, single=False)
-            except Exception as exc:
-                raise IntakeBatchError(
-                    f"batch starting at row {batch[0][0]} failed and was rolled back: {exc}",
-                    report=report,
-                    first_row=batch[0][0],
-                ) from exc
-            for (row_number, row), result in zip(batch, results, strict=True):
-                batch_report.total += 1
-                if result.errors:
-                    batch_report.rejected += 1
-                    batch_report.rejects.append(
-                        (row_number, row.get("_original", row), reject_reason(result.errors))
-                    )
-                    outcome = "rejected"
-                elif result.created:
-                    batch_report.imported += 1
-                    outcome = "imported"
-                else:
-                    batch_report.merged += 1
-                    outcome = "merged"
-                if outcomes is not None:
-                    outcomes[row_number] = outcome
-            report.add(batch_report)
-            statistics.note_added(batch_report.imported)
-            if bar is not None:
-                bar.update(batch_report.total)
-            if on_batch is not None:
-                on_batch(report)
+        # closing(): a batch that fails ends the reader process now, not when the generator is
+        # garbage-collected (the exception's traceback keeps it alive).
+        with closing(prepared):
+            for batch, validated in prepared:
+                try:
+                    if isinstance(validated, Exception):
+                        raise validated
+                    _candidates_relink(validated[1], context=context)
+                    with transaction.atomic():
+                        results = _batch_intake(
+                            validated, context=context, now=now, actor=actor, single=False
+                        )
+                except Exception as exc:
+                    raise IntakeBatchError(
+                        f"batch starting at row {batch[0][0]} failed and was rolled back: {exc}",
+                        report=report,
+                        first_row=batch[0][0],
+                    ) from exc
+                batch_report = _batch_account(batch, results, outcomes=outcomes)
+                report.add(batch_report)
+                statistics.note_added(batch_report.imported)
+                if bar is not None:
+                    bar.update(batch_report.total)
+                if on_batch is not None:
+                    on_batch(report)
 
     try:
         if dry_run:
@@ -311,6 +301,28 @@ def intake_bulk(
         if bar is not None:
             bar.close()
     return report
+
+
+def _batch_account(
+    batch: list[tuple[int, dict]], results: list[IntakeResult], *, outcomes: dict[int, str] | None
+) -> IntakeReport:
+    """Every row of a committed batch counted once: imported, merged or rejected (with why)."""
+    batch_report = IntakeReport()
+    for (row_number, row), result in zip(batch, results, strict=True):
+        batch_report.total += 1
+        if result.errors:
+            batch_report.rejected += 1
+            batch_report.rejects.append((row_number, row.get("_original", row), reject_reason(result.errors)))
+            outcome = "rejected"
+        elif result.created:
+            batch_report.imported += 1
+            outcome = "imported"
+        else:
+            batch_report.merged += 1
+            outcome = "merged"
+        if outcomes is not None:
+            outcomes[row_number] = outcome
+    return batch_report
 
 
 class _PlannerStatistics:

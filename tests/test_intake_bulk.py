@@ -1,6 +1,8 @@
 """intake_bulk: every row accounted for, one transaction per batch, a constant number of queries
 per batch, and the same outcome as taking the rows in one by one."""
 
+import multiprocessing
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -116,13 +118,14 @@ def test_a_failing_batch_is_rolled_back_whole(source, routing, prepare_ahead):
     lead_services.transition_hook_register(explode)
     try:
         with pytest.raises(IntakeBatchError) as caught:
-            intake_bulk(rows(30), source=source, batch_size=20, prepare_ahead=prepare_ahead)
+            intake_bulk(rows(400), source=source, batch_size=20, prepare_ahead=prepare_ahead)
     finally:
         lead_services._transition_hooks.remove(explode)
 
     assert Lead.objects.count() == 20
     assert caught.value.report.imported == 20
     assert caught.value.first_row == 21
+    assert not multiprocessing.active_children()  # the reader process ended with the import
     assert not Lead.objects.filter(name="客户20").exists()
 
 
