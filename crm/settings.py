@@ -167,6 +167,9 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
+# Uploaded import files and their rejects reports hold customers' contact data: they are
+# deleted this many days after their import finished (the job, with its counts, stays).
+IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/leads/"

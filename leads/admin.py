@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -5,6 +7,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin, ImportMixin
@@ -417,6 +420,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description=_("rejects report"))
     def report_link(self, obj):
         if not obj.report:
+            days = settings.IMPORT_FILE_RETENTION_DAYS
+            if obj.rejected and obj.finished_at and obj.finished_at < timezone.now() - timedelta(days=days):
+                return _("deleted %(days)s days after the import") % {"days": days}
             return "-"
         url = reverse("admin:leads_importjob_report", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("download"))

@@ -697,6 +697,44 @@ def idempotency_keys_expire(*, now: datetime | None = None) -> int:
         removed += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
 
 
+def import_files_expire(*, now: datetime | None = None) -> int:
+    """Delete the uploaded file and the rejects report of imports that finished more than
+    settings.IMPORT_FILE_RETENTION_DAYS ago: they are copies of customers' contact data, which
+    the leads themselves now hold. The job row keeps its counts and error for the record.
+
+    Each job's fields are cleared under its row lock and the files are deleted once that has
+    committed, so a rolled-back run never leaves a job pointing at a deleted file (at worst a
+    crash between the two leaves an unreferenced file). Returns the number of jobs cleared."""
+    from django.conf import settings
+
+    from leads.models import ImportJob
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    finished = [ImportJob.Status.DONE, ImportJob.Status.FAILED]
+    expired = (
+        ImportJob.objects.filter(status__in=finished, finished_at__lt=cutoff)
+        .exclude(file="", report="")
+        .values_list("pk", flat=True)
+    )
+    cleared = 0
+    for pk in list(expired):
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().filter(pk=pk).first()
+            if job is None or not (job.file or job.report):
+                continue
+            files = [(f.storage, f.name) for f in (job.file, job.report) if f]
+            job.file = job.report = ""
+            job.save(update_fields=["file", "report"])
+            transaction.on_commit(lambda files=files: _files_delete(files))
+            cleared += 1
+    return cleared
+
+
+def _files_delete(files: list) -> None:
+    for storage, name in files:
+        storage.delete(name)  # a file already gone is fine (FileSystemStorage ignores it)
+
+
 def source_token_rotate(*, source) -> str:
     """Issue a new API token for the source and return it; only its SHA-256 is stored, so this
     return value is the one time anybody sees it. The old token stops working at once."""

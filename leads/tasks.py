@@ -19,6 +19,13 @@ def idempotency_keys_expire() -> int:
     return expire()
 
 
+def import_files_expire() -> int:
+    """Hourly (lifecycle.schedules): uploaded import files past their retention."""
+    from leads.services import import_files_expire as expire
+
+    return expire()
+
+
 def _lines_estimate(path: str) -> int:
     """Rough row count for the progress display (CSV: newlines; XLSX: unknown)."""
     count = 0

@@ -13,6 +13,7 @@ SCHEDULES = [
     ("dashboard cache warm", "crm.tasks.dashboard_cache_warm", "I", 1),
     ("dashboard weekly summary", "crm.tasks.dashboard_summary_send", "W", None),
     ("idempotency keys expire", "leads.tasks.idempotency_keys_expire", "I", 60),
+    ("import files expire", "leads.tasks.import_files_expire", "I", 60),
 ]
 
 
