@@ -28,6 +28,7 @@ from assignment.forms import (
     TransferToTeamForm,
 )
 from assignment.models import AssignmentRule, ClaimPolicy, RotationCursor, RuleSet, RuleTarget
+from assignment.selectors import rule_set_warnings
 from assignment.services import (
     ActionRefused,
     RuleSetError,
@@ -104,15 +105,29 @@ class AssignmentRuleInline(SortableTabularInline):
         "target_level",
         "on_no_eligible",
         "conditions_text",
+        "warnings",
         "hit_count",
         "last_matched_at",
     ]
-    readonly_fields = ["conditions_text", "hit_count", "last_matched_at"]
+    readonly_fields = ["conditions_text", "warnings", "hit_count", "last_matched_at"]
     show_change_link = True
 
     @admin.display(description=_("conditions"))
     def conditions_text(self, obj):
         return conditions_summary(obj) if obj.pk else "(save, then edit the conditions)"
+
+    @admin.display(description=_("warnings"))
+    def warnings(self, obj):
+        if not obj.pk:
+            return ""
+        rule_set = obj.rule_set  # the formset's parent: worked out once for all its rules
+        found = getattr(rule_set, "_rule_warnings", None)
+        if found is None:
+            found = rule_set._rule_warnings = rule_set_warnings(rule_set=rule_set)
+        messages_ = found.get(obj.pk, [])
+        if not messages_:
+            return "-"
+        return format_html_join("", '<p class="errornote" style="margin:0">{}</p>', ((m,) for m in messages_))
 
 
 @admin.register(RuleSet)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from assignment.models import AssignmentRule, RuleSet
 from crm.catalogs import RULES, catalog_cached
@@ -66,3 +67,83 @@ def leads_manageable_by(*, user) -> QuerySet:
     if not led:
         return Lead.objects.none()
     return Lead.objects.filter(Q(team_id__in=led) | Q(pool_team_id__in=led))
+
+
+def rule_set_warnings(*, rule_set: RuleSet) -> dict[int, list[str]]:
+    """What is wrong with a rule set as a manager arranged it, by rule id, in plain words: rules
+    that can never be reached because an earlier rule takes every lead (the classic mistake
+    of dragging a catch-all up), and picking rules whose target has nobody left to pick.
+
+    Routing already survives both (the lead falls through to the default, and the explanation
+    says why), but each lead's explanation is the wrong place to learn that a rule is dead:
+    this is shown next to the rules, where they are ordered."""
+    from assignment.strategies import PICKING
+    from crm.models import Rep
+
+    rules = list(
+        AssignmentRule.objects.filter(rule_set=rule_set)
+        .select_related("target_team")
+        .prefetch_related("targets__rep__user")
+        .order_by("position", "id")
+    )
+    team_ids = {rule.target_team_id for rule in rules if rule.target_team_id}
+    staffed: dict[tuple[int, str], int] = {}
+    for team_id, level in (
+        Rep.objects.filter(team_id__in=team_ids)
+        .exclude(status=Rep.Status.DEPARTED)
+        .values_list("team_id", "level")
+    ):
+        staffed[(team_id, "")] = staffed.get((team_id, ""), 0) + 1
+        staffed[(team_id, level)] = staffed.get((team_id, level), 0) + 1
+    warnings: dict[int, list[str]] = {rule.pk: [] for rule in rules}
+    catch_all: tuple[int, AssignmentRule] | None = None
+    for n, rule in enumerate(rules, start=1):
+        if not rule.active:
+            continue
+        found = warnings[rule.pk]
+        if catch_all is not None:
+            found.append(
+                _("Never reached: rule %(n)s “%(name)s” above it takes every lead.")
+                % {"n": catch_all[0], "name": catch_all[1].name}
+            )
+        if rule.strategy in PICKING:
+            found += _target_warnings(rule, staffed)
+        if catch_all is None and not rule.is_default and _takes_every_lead(rule, picking=PICKING):
+            catch_all = (n, rule)
+    return warnings
+
+
+def _takes_every_lead(rule: AssignmentRule, *, picking: frozenset) -> bool:
+    """No condition and no schedule, and it decides even when nobody is eligible."""
+    if rule.conditions or rule.any_conditions or rule.schedule_days or rule.schedule_start:
+        return False
+    return rule.strategy not in picking or rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL
+
+
+def _target_warnings(rule: AssignmentRule, staffed: dict[tuple[int, str], int]) -> list[str]:
+    from crm.models import Rep
+
+    targets = list(rule.targets.all())
+    if targets:
+        gone = [t.rep for t in targets if t.rep.status == Rep.Status.DEPARTED]
+        if len(gone) == len(targets):
+            return [_("Nobody to pick: every rep it names has left.")]
+        if gone:
+            names = ", ".join(rep.display_name for rep in gone)
+            return [_("Names reps who have left (they are skipped): %(names)s.") % {"names": names}]
+        return []
+    level = rule.target_level or ""
+    if rule.target_team_id and not staffed.get((rule.target_team_id, level), 0):
+        if level:
+            return [
+                _("Nobody to pick: team “%(team)s” has no %(level)s reps who have not left.")
+                % {
+                    "team": rule.target_team.name,
+                    "level": Rep.Level(level).label if level in Rep.Level.values else level,
+                }
+            ]
+        return [
+            _("Nobody to pick: team “%(team)s” has no reps who have not left.")
+            % {"team": rule.target_team.name}
+        ]
+    return []
