@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assignment.models import AssignmentRule, RuleSet
+from assignment.strategies import PICKING
 from crm.catalogs import RULES, catalog_cached
+from crm.models import Rep
 
 # RuleSnapshot ids by digest, filled only after the creating transaction committed (routing.py).
 rule_snapshot_ids: dict[str, int] = {}
@@ -77,9 +79,6 @@ def rule_set_warnings(*, rule_set: RuleSet) -> dict[int, list[str]]:
     Routing already survives both (the lead falls through to the default, and the explanation
     says why), but each lead's explanation is the wrong place to learn that a rule is dead:
     this is shown next to the rules, where they are ordered."""
-    from assignment.strategies import PICKING
-    from crm.models import Rep
-
     rules = list(
         AssignmentRule.objects.filter(rule_set=rule_set)
         .select_related("target_team")
@@ -108,21 +107,22 @@ def rule_set_warnings(*, rule_set: RuleSet) -> dict[int, list[str]]:
             )
         if rule.strategy in PICKING:
             found += _target_warnings(rule, staffed)
-        if catch_all is None and not rule.is_default and _takes_every_lead(rule, picking=PICKING):
+        if catch_all is None and not rule.is_default and _takes_every_lead(rule):
             catch_all = (n, rule)
     return warnings
 
 
-def _takes_every_lead(rule: AssignmentRule, *, picking: frozenset) -> bool:
-    """No condition and no schedule, and it decides even when nobody is eligible."""
-    if rule.conditions or rule.any_conditions or rule.schedule_days or rule.schedule_start:
+def _takes_every_lead(rule: AssignmentRule) -> bool:
+    """No condition and no schedule (as routing reads one), and it decides even when nobody is
+    eligible."""
+    if rule.conditions or rule.any_conditions:
         return False
-    return rule.strategy not in picking or rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL
+    if rule.schedule_days or (rule.schedule_start and rule.schedule_end):
+        return False
+    return rule.strategy not in PICKING or rule.on_no_eligible == AssignmentRule.OnNoEligible.POOL
 
 
 def _target_warnings(rule: AssignmentRule, staffed: dict[tuple[int, str], int]) -> list[str]:
-    from crm.models import Rep
-
     targets = list(rule.targets.all())
     if targets:
         gone = [t.rep for t in targets if t.rep.status == Rep.Status.DEPARTED]
