@@ -127,7 +127,9 @@ class AssignmentRuleInline(SortableTabularInline):
         messages_ = found.get(obj.pk, [])
         if not messages_:
             return "-"
-        return format_html_join("", '<p class="errornote" style="margin:0">{}</p>', ((m,) for m in messages_))
+        return format_html_join(
+            "", '<div style="color: var(--error-fg); min-width: 16em">⚠ {}</div>', ((m,) for m in messages_)
+        )
 
 
 @admin.register(RuleSet)
