@@ -703,8 +703,9 @@ def import_files_expire(*, now: datetime | None = None) -> int:
     the leads themselves now hold. The job row keeps its counts and error for the record.
 
     Each job's fields are cleared under its row lock and the files are deleted once that has
-    committed, so a rolled-back run never leaves a job pointing at a deleted file (at worst a
-    crash between the two leaves an unreferenced file). Returns the number of jobs cleared."""
+    committed, so a rolled-back run never leaves a job pointing at a deleted file (a crash
+    between the two leaves unreferenced files: import_files_orphaned_delete takes them). Returns
+    the number of jobs cleared."""
     from django.conf import settings
 
     from leads.models import ImportJob
@@ -733,6 +734,37 @@ def import_files_expire(*, now: datetime | None = None) -> int:
 def _files_delete(files: list) -> None:
     for storage, name in files:
         storage.delete(name)  # a file already gone is fine (FileSystemStorage ignores it)
+
+
+def import_files_orphaned_delete(*, now: datetime | None = None) -> int:
+    """Delete files in the import folders that no job refers to and that are older than the
+    retention: what a crash between import_files_expire's commit and its deletes leaves, or a
+    job row deleted in the admin. A file just uploaded is new, so the job being created with it
+    is never raced. Returns the number of files deleted."""
+    from django.conf import settings
+
+    from leads.models import ImportJob
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    referenced = set(ImportJob.objects.values_list("file", flat=True))
+    referenced |= set(ImportJob.objects.values_list("report", flat=True))
+    orphans = []
+    for field_name in ("file", "report"):
+        field = ImportJob._meta.get_field(field_name)
+        storage, folder = field.storage, field.upload_to.rstrip("/")
+        try:
+            _, names = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            path = f"{folder}/{name}"
+            if path not in referenced and storage.get_modified_time(path) < cutoff:
+                orphans.append((storage, path))
+    # After commit, as for the jobs: inside a transaction that rolls back, a job cleared by
+    # import_files_expire refers to its files again.
+    if orphans:
+        transaction.on_commit(lambda: _files_delete(orphans))
+    return len(orphans)
 
 
 def source_token_rotate(*, source) -> str:

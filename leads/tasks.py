@@ -20,10 +20,12 @@ def idempotency_keys_expire() -> int:
 
 
 def import_files_expire() -> int:
-    """Hourly (lifecycle.schedules): uploaded import files past their retention."""
+    """Hourly (lifecycle.schedules): uploaded import files past their retention, and files of
+    the import folders that no job refers to any more."""
     from leads.services import import_files_expire as expire
+    from leads.services import import_files_orphaned_delete
 
-    return expire()
+    return expire() + import_files_orphaned_delete()
 
 
 def _lines_estimate(path: str) -> int:

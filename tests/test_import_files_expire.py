@@ -2,6 +2,7 @@
 deleted once their import is older than the retention, the job and its counts stay, and a
 second run (or a rolled-back one) changes nothing."""
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -75,10 +76,13 @@ def test_a_second_run_changes_nothing(source, django_capture_on_commit_callbacks
 
 
 def test_a_rolled_back_run_deletes_no_file(source):
-    old = job(source)
+    old = job(source, finished_days_ago=400)
+    for f in (old.file, old.report):  # written long ago: the orphan sweep would take them too
+        stamp = (timezone.now() - timedelta(days=400)).timestamp()
+        os.utime(f.path, (stamp, stamp))
 
     with transaction.atomic():
-        assert import_files_expire() == 1
+        assert import_files_expire() == 3  # the job, then its two files as orphans of the cleared job
         transaction.set_rollback(True)
 
     old.refresh_from_db()
@@ -100,3 +104,25 @@ def test_the_admin_says_the_report_was_deleted(
     assert page.status_code == 200
     assert words in page.content.decode()
     assert f"/{old.pk}/report/" not in page.content.decode()
+
+
+def test_old_files_no_job_refers_to_are_deleted_and_new_ones_kept(
+    source, media, django_capture_on_commit_callbacks
+):
+    import time
+
+    kept = job(source, finished_days_ago=1)
+    (media / "imports").mkdir(exist_ok=True)
+    orphan = media / "imports" / "left-by-a-crash.csv"
+    orphan.write_bytes(b"name,phone\n")
+    old = time.time() - 31 * 86400
+    os.utime(orphan, (old, old))
+    just_uploaded = media / "imports" / "uploading-now.csv"
+    just_uploaded.write_bytes(b"name,phone\n")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_files_expire() == 1
+
+    assert not orphan.exists()
+    assert just_uploaded.exists()
+    assert stored(kept) == [True, True]
