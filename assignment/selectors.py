@@ -81,7 +81,7 @@ def rule_set_warnings(*, rule_set: RuleSet) -> dict[int, list[str]]:
     this is shown next to the rules, where they are ordered."""
     rules = list(
         AssignmentRule.objects.filter(rule_set=rule_set)
-        .select_related("target_team")
+        .select_related("target_team", "default_owner")
         .prefetch_related("targets__rep__user")
         .order_by("position", "id")
     )
@@ -131,6 +131,10 @@ def _target_warnings(rule: AssignmentRule, staffed: dict[tuple[int, str], int]) 
         if gone:
             names = ", ".join(rep.display_name for rep in gone)
             return [_("Names reps who have left (they are skipped): %(names)s.") % {"names": names}]
+        return []
+    if rule.strategy == "direct" and rule.default_owner_id:  # the lane's named rep, as routing reads it
+        if rule.default_owner.status == Rep.Status.DEPARTED:
+            return [_("Nobody to pick: every rep it names has left.")]
         return []
     level = rule.target_level or ""
     if rule.target_team_id and not staffed.get((rule.target_team_id, level), 0):

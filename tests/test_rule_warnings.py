@@ -106,6 +106,17 @@ def test_named_reps_who_left_are_named(rep_a, rep_b):
     assert warnings[only.pk] == ["Nobody to pick: every rep it names has left."]
 
 
+def test_a_priority_lane_is_judged_by_its_named_rep_not_its_team(rep_a):
+    empty = TeamFactory(name="Empty")
+    rs = RuleSetFactory()
+    lane = rule(rs, "CEO referral", 1, strategy="direct", target_team=empty, default_owner=rep_a)
+    default(rs)
+
+    assert rule_set_warnings(rule_set=rs)[lane.pk] == []
+    Rep.objects.filter(pk=rep_a.pk).update(status=Rep.Status.DEPARTED)
+    assert rule_set_warnings(rule_set=rs)[lane.pk] == ["Nobody to pick: every rep it names has left."]
+
+
 def test_the_rule_set_page_shows_the_warnings_next_to_the_rules(manager, rep_a):
     rs = RuleSetFactory()
     rule(rs, "Everything to the pool", 1, strategy="pool")
