@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import DateField, JSONField
 from django.utils import timezone
@@ -19,7 +20,7 @@ from crm.collection import gc_paused
 from crm.jsoncodec import json_column_reader
 from crm.models import Rep
 from leads.instances import model_new
-from leads.models import Activity, IdempotencyKey, Lead, LeadEvent
+from leads.models import Activity, IdempotencyKey, ImportJob, Lead, LeadEvent
 from leads.selectors import sources_by_id
 from leads.writing import Writes, rows_insert, rows_update
 
@@ -706,11 +707,7 @@ def import_files_expire(*, now: datetime | None = None) -> int:
     committed, so a rolled-back run never leaves a job pointing at a deleted file (a crash
     between the two leaves unreferenced files: import_files_orphaned_delete takes them). Returns
     the number of jobs cleared."""
-    from django.conf import settings
-
-    from leads.models import ImportJob
-
-    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    cutoff = _import_files_cutoff(now)
     finished = [ImportJob.Status.DONE, ImportJob.Status.FAILED]
     expired = (
         ImportJob.objects.filter(status__in=finished, finished_at__lt=cutoff)
@@ -731,6 +728,10 @@ def import_files_expire(*, now: datetime | None = None) -> int:
     return cleared
 
 
+def _import_files_cutoff(now: datetime | None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+
+
 def _files_delete(files: list) -> None:
     for storage, name in files:
         storage.delete(name)  # a file already gone is fine (FileSystemStorage ignores it)
@@ -741,11 +742,7 @@ def import_files_orphaned_delete(*, now: datetime | None = None) -> int:
     retention: what a crash between import_files_expire's commit and its deletes leaves, or a
     job row deleted in the admin. A file just uploaded is new, so the job being created with it
     is never raced. Returns the number of files deleted."""
-    from django.conf import settings
-
-    from leads.models import ImportJob
-
-    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    cutoff = _import_files_cutoff(now)
     referenced = set(ImportJob.objects.values_list("file", flat=True))
     referenced |= set(ImportJob.objects.values_list("report", flat=True))
     orphans = []

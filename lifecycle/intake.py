@@ -258,6 +258,7 @@ def intake_bulk(
         bar = tqdm(total=total, unit="rows", desc=f"intake {source.code}", mininterval=0.5)
 
     statistics = _PlannerStatistics()
+    relink = _Relink(context)
 
     def validate(batch: list[tuple[int, dict]]) -> tuple[list[IntakeResult], list[_Candidate]]:
         return _batch_validate(batch, context=context, now=now)
@@ -271,7 +272,7 @@ def intake_bulk(
                 try:
                     if isinstance(validated, Exception):
                         raise validated
-                    _candidates_relink(validated[1], context=context)
+                    relink(validated[1])
                     with transaction.atomic():
                         results = _batch_intake(
                             validated, context=context, now=now, actor=actor, single=False
@@ -457,19 +458,25 @@ def _batch_validate(
     return results, candidates
 
 
-def _candidates_relink(candidates: list[_Candidate], *, context: IntakeContext) -> None:
+class _Relink:
     """Validated in another process, a candidate holds copies of the context's sources and
-    lead types: point it back at this process's own, as the sequential path has them."""
-    sources = {s.pk: s for s in context.sources.values()}
-    sources[context.source.pk] = context.source
-    lead_types = {t.pk: t for t in context.lead_types.values()}
-    for candidate in candidates:
-        source = candidate.source
-        if source is not None and sources.get(source.pk) is not source:
-            candidate.source = sources.get(source.pk, source)
-        lead_type = candidate.values.get("lead_type")
-        if lead_type is not None and lead_types.get(lead_type.pk) is not lead_type:
-            candidate.values["lead_type"] = lead_types.get(lead_type.pk, lead_type)
+    lead types: point it back at this process's own, as the sequential path has them (the
+    lookups are built once per import, not per batch)."""
+
+    def __init__(self, context: IntakeContext):
+        self.sources = {s.pk: s for s in context.sources.values()}
+        self.sources[context.source.pk] = context.source
+        self.lead_types = {t.pk: t for t in context.lead_types.values()}
+
+    def __call__(self, candidates: list[_Candidate]) -> None:
+        sources, lead_types = self.sources, self.lead_types
+        for candidate in candidates:
+            source = candidate.source
+            if source is not None and sources.get(source.pk) is not source:
+                candidate.source = sources.get(source.pk, source)
+            lead_type = candidate.values.get("lead_type")
+            if lead_type is not None and lead_types.get(lead_type.pk) is not lead_type:
+                candidate.values["lead_type"] = lead_types.get(lead_type.pk, lead_type)
 
 
 def _batch_intake(
